@@ -1,0 +1,1 @@
+"""vial.registry: where images live: the local content-addressed store, exports, and remotes."""

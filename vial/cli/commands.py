@@ -1,0 +1,3 @@
+"""Imports every command module so that each registers itself on the ``vial`` group."""
+
+from vial.cli import build_cmds  # noqa: F401
