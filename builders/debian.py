@@ -21,9 +21,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from debian.deb822 import Deb822, Packages
-
-from vial.builders.fetch import fetch_locked
+from vial.builders.fetch import cache_file, fetch_locked
 from vial.builders.tarball import LayerBlob, entries_from_tar, write_layer
 from vial.digest import sha256_file
 from vial.errors import BuildError, ResolveError, ServiceError
@@ -36,11 +34,21 @@ CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 HOST_FILES = ("etc/hostname", "etc/resolv.conf")
 
 
-def mmdebstrap_version() -> str:
-    if shutil.which("mmdebstrap") is None:
+def _mmdebstrap_path() -> str:
+    path = shutil.which("mmdebstrap", path=CLEAN_PATH)
+    if path is None:
         raise ServiceError("mmdebstrap is not installed (run scripts/services.sh, or apt-get install mmdebstrap)")
-    out = subprocess.run(["mmdebstrap", "--version"], capture_output=True, text=True, check=False)
+    return path
+
+
+def mmdebstrap_version() -> str:
+    out = subprocess.run([_mmdebstrap_path(), "--version"], capture_output=True, text=True, check=False)
     return out.stdout.strip() or "mmdebstrap unknown"
+
+
+def mmdebstrap_identity() -> str:
+    """The exact mmdebstrap (a single script): its hash, for layer cache keys; cheaper than running it."""
+    return "mmdebstrap-" + sha256_file(Path(_mmdebstrap_path()))[0]
 
 
 def _clean_env(source_date_epoch: int) -> dict[str, str]:
@@ -58,9 +66,8 @@ def _clean_env(source_date_epoch: int) -> dict[str, str]:
 
 
 def _run_mmdebstrap(args: list[str], source_date_epoch: int, what: str) -> None:
-    mmdebstrap_version()
     process = subprocess.run(
-        ["mmdebstrap", "--quiet", *args],
+        [_mmdebstrap_path(), "--quiet", *args],
         env=_clean_env(source_date_epoch),
         capture_output=True,
         text=True,
@@ -127,7 +134,9 @@ def resolve(base: Base, packages: list[str], work: Path, log: Callable[[str], No
 def store_debs(store: Store, work: Path, locked: list[DebianPackage]) -> None:
     """Keep the .debs that ``resolve`` downloaded in the store, so a build needs no network."""
     for package in locked:
-        store.put_file(work / "debs" / package.deb_name, expected=f"sha256:{package.sha256}")
+        deb = work / "debs" / package.deb_name
+        store.put_file(deb, expected=f"sha256:{package.sha256}")
+        cache_file(deb, package.sha256)
 
 
 def snapshot_now() -> str:
@@ -135,6 +144,8 @@ def snapshot_now() -> str:
 
 
 def _installed(status: Path) -> list[tuple[str, str, str]]:
+    from debian.deb822 import Deb822
+
     out = []
     with open(status, encoding="utf-8") as handle:
         for stanza in Deb822.iter_paragraphs(handle):
@@ -143,9 +154,11 @@ def _installed(status: Path) -> list[tuple[str, str, str]]:
     return out
 
 
-def _index_entries(lists: Path, names: set[str]) -> dict[tuple[str, str, str], Packages]:
+def _index_entries(lists: Path, names: set[str]) -> dict[tuple[str, str, str], dict[str, str]]:
     """Stanzas of the wanted packages from apt's Packages indexes (only those are parsed)."""
-    found: dict[tuple[str, str, str], Packages] = {}
+    from debian.deb822 import Packages
+
+    found: dict[tuple[str, str, str], dict[str, str]] = {}
     for index in sorted(lists.glob("*_Packages")):
         text = index.read_text(encoding="utf-8", errors="replace")
         for block in text.split("\n\n"):

@@ -129,7 +129,7 @@ def build_project(
             "include": spec.system.packages,
             "debs": [p.sha256 for p in lock.debian],
             "sde": sde,
-            "tool": debian.mmdebstrap_version(),
+            "tool": debian.mmdebstrap_identity(),
         }
         layers.append(
             cache.get_or_build(
@@ -248,10 +248,9 @@ def _config(
         env[key] = value
     env.update(spec.run.env)
     created = rfc3339(sde)
-    history = tuple(
-        {"created": created, "created_by": f"vial {layer.builder} layer", "comment": layer.inputs_digest}
-        for layer in layers
-    )
+    # History names each layer's builder only: the cache key is vial's internal business and
+    # must not reach the image digest.
+    history = tuple({"created": created, "created_by": f"vial {layer.builder} layer"} for layer in layers)
     labels = _annotations(state, source, sde)
     return ImageConfig(
         diff_ids=tuple(layer.diff_id for layer in layers),

@@ -19,9 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import installer
-from installer.destinations import SchemeDictionaryDestination
-from installer.sources import WheelFile
 
 from vial.builders.fetch import fetch_locked
 from vial.builders.tarball import LayerBlob, entries_from_directory, write_layer
@@ -129,6 +126,10 @@ def build_layer(
     source_date_epoch: int,
     log: Callable[[str], None] = print,
 ) -> LayerBlob:
+    import installer
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.sources import WheelFile
+
     for wheel in wheels:
         fetch_locked(store, [wheel.url], wheel.sha256, wheel.wheel)
     with tempfile.TemporaryDirectory(prefix="vial-python-", dir=store.tmp_dir) as tmp:
