@@ -35,6 +35,8 @@ def starter_spec(project_dir: Path) -> str:
     python_wanted = bool(requirements_file or requirements) or any(project_dir.glob("*.py"))
     if python_wanted and "python3" not in packages:
         packages.insert(0, "python3")
+    if (requirements_file or requirements) and "libstdc++6" not in packages:
+        packages.append("libstdc++6")  # manylinux wheels with C++ extensions link to the system's libstdc++
     code = sorted(p.name for p in project_dir.iterdir() if p.is_file() and p.suffix in CODE_SUFFIXES)
     data_dirs = [d for d in DATA_DIRS if (project_dir / d).is_dir()]
     cmd: list[str] = []
