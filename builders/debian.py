@@ -67,7 +67,7 @@ def _clean_env(source_date_epoch: int) -> dict[str, str]:
 
 def _run_mmdebstrap(args: list[str], source_date_epoch: int, what: str) -> None:
     process = subprocess.run(
-        [_mmdebstrap_path(), "--quiet", *args],
+        [_mmdebstrap_path(), *args],
         env=_clean_env(source_date_epoch),
         capture_output=True,
         text=True,

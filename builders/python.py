@@ -108,7 +108,8 @@ def _uv_platform(platform: str) -> str:
 def _uv_reason(stderr: str) -> str:
     text = " ".join(line.strip(" ×╰─▶│") for line in stderr.splitlines() if line.strip())
     text = re.sub(r"\s+", " ", text).strip()
-    text = text.replace("No solution found when resolving dependencies: ", "")
+    text = re.sub(r"^error: ", "", text)
+    text = re.sub(r"No solution found when resolving dependencies:? (cause: )?", "", text)
     return text or "uv failed without a message"
 
 
