@@ -1,0 +1,1 @@
+"""vial.attest: in-toto statements, signing, verification and OCI referrers for images."""

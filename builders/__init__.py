@@ -1,0 +1,1 @@
+"""vial.builders: turn a locked spec into OCI image layers."""

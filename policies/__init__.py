@@ -1,0 +1,1 @@
+"""vial.policies: rules an image must meet."""
