@@ -131,3 +131,9 @@ def run_cosign(cosign: str, *args: str, cwd: Path | None = None, password: str =
     env = {**os.environ, "COSIGN_PASSWORD": password, "COSIGN_YES": "true", "HOME": str(cwd or Path.cwd()),
            "TUF_ROOT": str((cwd or Path.cwd()) / ".sigstore")}
     return subprocess.run([cosign, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+
+
+@pytest.fixture()
+def image_factory():  # type: ignore[no-untyped-def]
+    """``make_image(store, name, payload)``: more images for tests that need two."""
+    return make_image
