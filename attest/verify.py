@@ -13,6 +13,7 @@ Each check that fails raises ``VerificationError`` naming it; the checks, in ord
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -88,12 +89,20 @@ def trusted_root(instance: Instance = "production", trust_config: Path | None = 
             return TrustedRoot.from_file(str(trusted_root_file))
         if trust_config is not None:
             return ClientTrustConfig.from_json(Path(trust_config).read_text(encoding="utf-8")).trusted_root
-        config = ClientTrustConfig.staging(offline=True) if instance == "staging" else ClientTrustConfig.production(offline=True)
-        return config.trusted_root
+        return _shipped_root(instance)
     except FileNotFoundError as exc:
         raise VerificationError(f"{exc.filename}: no such file") from None
     except Exception as exc:  # noqa: BLE001 - sigstore raises many types for bad trust material
         raise VerificationError(f"could not load the Sigstore trusted root: {_one_line(exc)}") from None
+
+
+@functools.lru_cache(maxsize=2)
+def _shipped_root(instance: Instance):  # type: ignore[no-untyped-def]
+    """The trusted root of Sigstore's public instances, from the TUF cache or sigstore's copy (no network)."""
+    from sigstore.models import ClientTrustConfig
+
+    config = ClientTrustConfig.staging(offline=True) if instance == "staging" else ClientTrustConfig.production(offline=True)
+    return config.trusted_root
 
 
 def _verifier(instance: Instance, trust_config: Path | None, trusted_root_file: Path | None):  # type: ignore[no-untyped-def]
