@@ -218,11 +218,12 @@ def verify_attestation(out: Output, ref: str, bundles: tuple[Path, ...], key: Pa
     from vial.attest.keys import load_public_key
     from vial.attest.referrers import list_referrers, read_bundle
     from vial.attest.verify import verify_keyless, verify_with_key
+    from vial.errors import VialError
 
     if (key is None) == (identity is None and issuer is None):
-        raise VerificationError("give either --key, or --identity and --issuer")
+        raise VialError("give either --key, or --identity and --issuer")
     if key is None and not (identity and issuer):
-        raise VerificationError("keyless verification needs both --identity and --issuer")
+        raise VialError("keyless verification needs both --identity and --issuer")
     store = _store()
     digest = store.resolve(ref).digest
     items: list[tuple[str, bytes]] = []
