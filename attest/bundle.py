@@ -48,11 +48,18 @@ def parse_bundle(raw: bytes, origin: str = "bundle") -> ParsedBundle:
     if len(raw) > MAX_BUNDLE:
         raise VerificationError(f"{origin}: {len(raw)} bytes, more than a bundle may hold")
     try:
-        json.loads(raw)
+        data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise VerificationError(f"{origin}: not valid JSON (truncated or corrupted?): {exc}") from None
+    if not isinstance(data, dict):
+        raise VerificationError(f"{origin}: not a Sigstore bundle (not a JSON object)")
+    material = data.get("verificationMaterial")
+    if isinstance(material, dict) and "tlogEntries" not in material:
+        # proto3 JSON omits empty repeated fields (cosign does so for key bundles without a log
+        # entry); sigstore_models requires the field, so restore its default (docs/decisions.md).
+        data["verificationMaterial"] = {**material, "tlogEntries": []}
     try:
-        model = BundleModel.from_json(raw)
+        model = BundleModel.from_json(json.dumps(data))
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "bundle"

@@ -35,7 +35,7 @@ PublicKey = Union[ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey]
 SIGSTORE_PEM = "ENCRYPTED SIGSTORE PRIVATE KEY"
 COSIGN_PEM = "ENCRYPTED COSIGN PRIVATE KEY"
 PKCS8_ENCRYPTED_PEM = "ENCRYPTED PRIVATE KEY"
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 32768, 8, 1  # cosign's (go-securesystemslib's) defaults
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 65536, 8, 1  # what cosign v2 writes
 
 
 @dataclass(frozen=True)

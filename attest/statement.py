@@ -23,6 +23,7 @@ from vial.attest.errors import AttestationError
 from vial.digest import check_digest
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+STATEMENT_TYPE_V01 = "https://in-toto.io/Statement/v0.1"  # what cosign attest-blob writes; same shape
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 
 SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
@@ -73,10 +74,11 @@ def validate_statement(data: Any) -> None:
     """Check a decoded statement against the in-toto Statement v1 rules; raise one clear line."""
     if not isinstance(data, dict):
         raise AttestationError("statement: not a JSON object")
-    if data.get("_type") != STATEMENT_TYPE:
+    if data.get("_type") not in (STATEMENT_TYPE, STATEMENT_TYPE_V01):
         raise AttestationError(f"statement: _type is {data.get('_type')!r}, expected {STATEMENT_TYPE}")
     try:
-        proto = json_format.ParseDict(data, statement_pb2.Statement())
+        # v0.1 and v1 share the fields checked here; the bindings know v1 only.
+        proto = json_format.ParseDict({**data, "_type": STATEMENT_TYPE}, statement_pb2.Statement())
         _ProtoStatement.copy_from_pb(proto).validate()
     except (ParseError, ValueError, TypeError) as exc:
         raise AttestationError(f"statement: {' '.join(str(exc).split())}") from None
@@ -86,7 +88,7 @@ def validate_statement(data: Any) -> None:
 
 
 def parse_statement(raw: bytes) -> Statement:
-    """Decode and validate statement bytes (a DSSE payload)."""
+    """Decode and validate statement bytes (a DSSE payload); v0.1 statements (cosign's) are read as v1."""
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

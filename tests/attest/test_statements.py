@@ -149,7 +149,7 @@ def test_reproduction_predicate_match_and_mismatch(built) -> None:
 
 def test_invalid_statements_are_rejected_with_a_reason() -> None:
     with pytest.raises(AttestationError, match="_type"):
-        parse_statement(b'{"_type": "https://in-toto.io/Statement/v0.1", "subject": [], "predicateType": "x", "predicate": {}}')
+        parse_statement(b'{"_type": "https://example.org/Statement/v1", "subject": [], "predicateType": "x", "predicate": {}}')
     with pytest.raises(AttestationError, match="At least one subject"):
         parse_statement(b'{"_type": "https://in-toto.io/Statement/v1", "subject": [], "predicateType": "x", "predicate": {"a": 1}}')
     with pytest.raises(AttestationError, match="not valid JSON"):
