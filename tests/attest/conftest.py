@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +15,6 @@ from vial.buildinfo import BuildRecord, LayerRecord, write_record
 from vial.lockfile import DebianPackage, LockedFile, Lock, LockInputs, PythonWheel
 from vial.oci import ANNOTATION_LICENSES, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, Descriptor, ImageConfig, Manifest
 from vial.registry.store import Store
-
-COSIGN_PASSWORD = "correct horse battery staple"
-
 
 def _h(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
@@ -125,12 +121,6 @@ def cosign(service_missing) -> str:  # type: ignore[no-untyped-def]
     if not found:
         service_missing("cosign is not installed (run scripts/services.sh)")
     return str(found)
-
-
-def run_cosign(cosign: str, *args: str, cwd: Path | None = None, password: str = COSIGN_PASSWORD) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COSIGN_PASSWORD": password, "COSIGN_YES": "true", "HOME": str(cwd or Path.cwd()),
-           "TUF_ROOT": str((cwd or Path.cwd()) / ".sigstore")}
-    return subprocess.run([cosign, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
 
 
 @pytest.fixture()
