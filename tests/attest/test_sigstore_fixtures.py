@@ -128,3 +128,24 @@ def test_keyless_and_key_bundles_are_not_confused(fixtures: Path) -> None:
     wheel_bundle = (fixtures / f"{WHEEL}.sigstore").read_bytes()
     with pytest.raises(VerificationError, match="message signature, not a DSSE attestation"):
         verify_keyless(wheel_bundle, WHEEL_IDENTITY, GITHUB_ACTIONS, DSSE_SUBJECT)
+
+
+def test_cli_keyless_verification_of_a_stored_bundle(fixtures: Path, built, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The CLI's keyless path runs sigstore's full offline verification, then the subject check."""
+    from click.testing import CliRunner
+
+    from vial.attest.referrers import attach_bundle
+    from vial.cli import cli
+    from vial.cli import attest_cmds  # noqa: F401
+
+    raw = (fixtures / "a.dsse.staging-rekor-v2.txt.sigstore.json").read_bytes()
+    attach_bundle(built.store, built.descriptor, raw, "https://slsa.dev/provenance/v1", BEACON)
+    monkeypatch.setenv("VIAL_HOME", str(built.store.root))
+    args = ["verify-attestation", "demo:1.0", "--issuer", GITHUB_ACTIONS, "--staging"]
+    right = CliRunner().invoke(cli, [*args, "--identity", BEACON])
+    assert right.exit_code == 2
+    assert f"attests subject {DSSE_SUBJECT}, not {built.digest}" in right.stderr  # signer fine, wrong image
+    wrong = CliRunner().invoke(cli, [*args, "--identity", "https://github.com/evil/repo"])
+    assert wrong.exit_code == 2 and "SANs do not match" in wrong.stderr
+    production = CliRunner().invoke(cli, [*args[:-1], "--identity", BEACON])
+    assert production.exit_code == 2 and right.stderr != production.stderr  # staging cert, production root
