@@ -137,3 +137,25 @@ def image_subject(record: BuildRecord, name: str | None = None) -> Subject:
 
 def provenance_statement(record: BuildRecord, name: str | None = None) -> Statement:
     return Statement((image_subject(record, name),), SLSA_PROVENANCE_V1, provenance_predicate(record))
+
+
+def compare_with_lock(predicate: dict[str, Any], lock: Lock) -> list[str]:
+    """Every locked .deb, wheel and file that the provenance omits or records with another sha256.
+
+    An empty list means the provenance accounts for the whole lock.
+    """
+    recorded: dict[str, set[str]] = {}
+    for entry in predicate.get("buildDefinition", {}).get("resolvedDependencies", []):
+        recorded.setdefault(str(entry.get("name")), set()).add(str(entry.get("digest", {}).get("sha256")))
+    problems: list[str] = []
+    expected = [(p.deb_name, p.sha256, "deb") for p in lock.debian]
+    expected += [(w.wheel, w.sha256, "wheel") for w in lock.python]
+    expected += [(f.path, f.sha256, f.kind) for f in lock.files]
+    for name, sha256, kind in expected:
+        if name not in recorded:
+            problems.append(f"{kind} {name}: missing from the provenance")
+        elif sha256 not in recorded[name]:
+            problems.append(f"{kind} {name}: provenance has sha256 {sorted(recorded[name])}, lock has {sha256}")
+    if lock.oci_base is not None and lock.oci_base.digest.removeprefix("sha256:") not in recorded.get("base", set()):
+        problems.append(f"base {lock.oci_base.path}: missing or with another digest")
+    return problems

@@ -166,3 +166,30 @@ def test_in_toto_attestation_struct_turns_integers_into_floats() -> None:
     assert out["predicate"]["sourceDateEpoch"] == 1735689600.0
     assert isinstance(out["predicate"]["sourceDateEpoch"], float)
     assert out["predicate"]["size"] != 9007199254740993  # precision lost beyond 2**53
+
+
+def test_provenance_matches_the_lock_of_every_build_in_a_store(built, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Set VIAL_PROVENANCE_STORE to a real store (e.g. after building the examples) to check every build in it."""
+    import os
+    from pathlib import Path
+
+    from vial.attest.provenance import compare_with_lock
+    from vial.buildinfo import BuildRecord
+
+    root = Path(os.environ.get("VIAL_PROVENANCE_STORE") or built.store.root)
+    records = sorted((root / "records" / "builds").glob("*.json"))
+    assert records, f"no build records under {root}"
+    for path in records:
+        record = BuildRecord.from_bytes(path.read_bytes())
+        predicate = json.loads(provenance_statement(record).to_bytes())["predicate"]
+        assert compare_with_lock(predicate, record.locked()) == [], path
+    # And the comparison does catch a dropped or altered input.
+    record = built.record
+    predicate = json.loads(provenance_statement(record).to_bytes())["predicate"]
+    deps = predicate["buildDefinition"]["resolvedDependencies"]
+    deps[2]["digest"]["sha256"] = "0" * 64
+    del deps[-4]
+    problems = compare_with_lock(predicate, record.locked())
+    assert len(problems) == 2
+    assert problems[0].startswith("deb libc6_2.36-9+deb12u10_amd64.deb: provenance has sha256")
+    assert problems[1] == "wheel typing_extensions-4.14.1-py3-none-any.whl: missing from the provenance"
