@@ -96,3 +96,45 @@ def test_cli_keyless_sign_against_unreachable_instance(private_instance: Path, b
     assert result.exit_code == 1
     assert result.stderr.startswith("vial: error: keyless signing failed: ")
     assert result.stderr.count("\n") == 1
+
+
+def test_ambient_github_actions_credential_from_a_loopback_token_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CI path: GitHub Actions' OIDC token endpoint, played by a server on 127.0.0.1."""
+    import http.server
+    import threading
+    from urllib.parse import parse_qs, urlparse
+
+    workflow = "https://github.com/example/demo/.github/workflows/release.yml@refs/tags/v1.0"
+    token = _token(iss="https://token.actions.githubusercontent.com", sub="repo:example/demo:ref:refs/tags/v1.0",
+                   job_workflow_ref=workflow.removeprefix("https://github.com/"))
+    seen: dict[str, str] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            seen["audience"] = parse_qs(urlparse(self.path).query).get("audience", [""])[0]
+            seen["authorization"] = self.headers.get("Authorization", "")
+            body = json.dumps({"value": token}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.handle_request, daemon=True)  # exactly one request
+    thread.start()
+    try:
+        monkeypatch.delenv("SIGSTORE_ID_TOKEN", raising=False)
+        monkeypatch.setenv("GITHUB_ACTIONS", "true")
+        monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token")
+        monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_URL", f"http://127.0.0.1:{server.server_port}/token?api-version=2.0")
+        found = identity_token(None, None, interactive=False)
+    finally:
+        thread.join(timeout=30)
+        server.server_close()
+    assert seen == {"audience": "sigstore", "authorization": "bearer request-token"}
+    assert found.identity == "repo:example/demo:ref:refs/tags/v1.0"  # Fulcio binds the workflow; the token names the ref
+    assert found.issuer == "https://token.actions.githubusercontent.com"
