@@ -111,3 +111,14 @@ def test_wrong_passphrase_and_missing_token(runner: CliRunner, built, tmp_path: 
     trust.write_text("{}")
     nokey = _run(runner, "sign", "demo:1.0", "--trust-config", str(trust), code=1)
     assert nokey.stderr.startswith(f"vial: error: {trust}: not a Sigstore ClientTrustConfig")
+
+
+def test_keygen_needs_a_passphrase_source(runner: CliRunner, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("VIAL_PASSWORD")
+    result = _run(runner, "keygen", "--output-prefix", str(tmp_path / "k"), code=1)
+    assert result.stderr == "vial: error: the key's passphrase is needed: set VIAL_PASSWORD (no terminal to prompt on)\n"
+    assert not (tmp_path / "k.key").exists() and not (tmp_path / "k.pub").exists()
+    monkeypatch.setenv("VIAL_PASSWORD", PASSWORD)
+    _run(runner, "keygen", "--output-prefix", str(tmp_path / "k"))
+    again = _run(runner, "keygen", "--output-prefix", str(tmp_path / "k"), code=1)
+    assert again.stderr == f"vial: error: {tmp_path / 'k.key'}: exists (use --force to overwrite)\n"
