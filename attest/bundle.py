@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 from sigstore_models.bundle.v1 import Bundle as BundleModel
-
 from vial.attest.dsse import Envelope
 from vial.attest.errors import VerificationError
 from vial.attest.keys import SigningKey

@@ -24,8 +24,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
 from vial.attest.errors import KeyFileError
+
 from vial.fsutil import atomic_write_bytes
 
 KeyType = Literal["ecdsa-p256", "ed25519"]

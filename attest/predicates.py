@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from vial.attest.errors import AttestationError
 from vial.attest.statement import TEST_RESULT_V01, VIAL_REPRODUCTION_V1, Statement, Subject
+
 from vial.digest import check_digest
 
 Outcome = Literal["PASSED", "WARNED", "FAILED"]
@@ -86,3 +87,11 @@ def reproduction_statement(subject_name: str, expected_digest: str, rebuild: Reb
     return Statement(
         (Subject(subject_name, expected_digest),), VIAL_REPRODUCTION_V1, reproduction_predicate(expected_digest, rebuild)
     )
+
+
+def test_result_statement(subject_name: str, subject_digest: str, predicate: dict[str, Any]) -> Statement:
+    """A test-result statement about an image (or any artifact) named by its digest."""
+    return Statement((Subject(subject_name, subject_digest),), TEST_RESULT_V01, predicate)
+
+
+test_result_statement.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, despite its name

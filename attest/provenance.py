@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from packageurl import PackageURL
-
 from vial.attest.statement import SLSA_PROVENANCE_V1, Statement, Subject
+
 from vial.buildinfo import BuildRecord
 from vial.lockfile import DebianPackage, Lock, LockedFile, PythonWheel
 

@@ -18,11 +18,12 @@ from pathlib import Path
 
 from vial.attest.bundle import BUNDLE_V03
 from vial.attest.errors import AttestationError
+from vial.registry.store import Store
+
 from vial.digest import is_digest
 from vial.errors import NotFoundError
 from vial.fsutil import atomic_write_bytes
 from vial.oci import ANNOTATION_CREATED, MEDIA_TYPE_EMPTY, MEDIA_TYPE_MANIFEST, Descriptor, Manifest
-from vial.registry.store import Store
 
 ANNOTATION_PREDICATE_TYPE = "dev.sigstore.bundle.predicateType"
 ANNOTATION_CONTENT = "dev.sigstore.bundle.content"

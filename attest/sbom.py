@@ -24,10 +24,10 @@ from cyclonedx.model.bom import Bom
 from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
-
 from vial.attest.errors import AttestationError
 from vial.attest.provenance import DEFAULT_MIRROR, image_subject
 from vial.attest.statement import CYCLONEDX_BOM, Statement
+
 from vial.buildinfo import BuildRecord
 
 SBOM_NAMESPACE = uuid.UUID("6f1f4a5e-8c1e-4c5b-9a57-7669616c2e64")  # fixed: serial numbers derive from it

@@ -18,8 +18,8 @@ from google.protobuf import json_format
 from google.protobuf.json_format import ParseError
 from in_toto_attestation.v1 import statement_pb2
 from in_toto_attestation.v1.statement import Statement as _ProtoStatement
-
 from vial.attest.errors import AttestationError
+
 from vial.digest import check_digest
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"

@@ -30,7 +30,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "attest"))
 
 from conftest import make_image  # noqa: E402  (the test fixture's realistic image and record)
-
 from vial.attest import keys  # noqa: E402
 from vial.attest.provenance import provenance_statement  # noqa: E402
 from vial.attest.sign import KeySigner  # noqa: E402

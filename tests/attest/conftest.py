@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from vial.registry.store import Store
 
 from vial.buildinfo import BuildRecord, LayerRecord, write_record
-from vial.lockfile import DebianPackage, LockedFile, Lock, LockInputs, PythonWheel
+from vial.lockfile import DebianPackage, Lock, LockedFile, LockInputs, PythonWheel
 from vial.oci import ANNOTATION_LICENSES, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, Descriptor, ImageConfig, Manifest
-from vial.registry.store import Store
+
 
 def _h(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()

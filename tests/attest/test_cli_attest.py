@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
+from vial.attest.keys import load_public_key
 from vial.attest.referrers import export_layout_with_referrers, list_referrers, read_bundle
 from vial.attest.statement import CYCLONEDX_BOM, SLSA_PROVENANCE_V1, TEST_RESULT_V01
 from vial.attest.verify import verify_with_key
-from vial.attest.keys import load_public_key
-from vial.cli import cli
-from vial.cli import attest_cmds  # noqa: F401 - registers the commands
 from vial.registry.store import Store
+
+from vial.cli import (
+    attest_cmds,  # noqa: F401 - registers the commands
+    cli,
+)
 
 PASSWORD = "pass phrase"
 

@@ -15,7 +15,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from vial.attest import keys
 from vial.attest.errors import VerificationError
 from vial.attest.provenance import provenance_statement

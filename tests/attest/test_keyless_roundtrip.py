@@ -34,14 +34,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
-
 from vial.attest.errors import VerificationError
 from vial.attest.provenance import provenance_statement
 from vial.attest.sign import KeylessSigner
 from vial.attest.statement import SLSA_PROVENANCE_V1
 from vial.attest.verify import verify_keyless
-from vial.cli import cli
-from vial.cli import attest_cmds  # noqa: F401 - registers the commands
+
+from vial.cli import (
+    attest_cmds,  # noqa: F401 - registers the commands
+    cli,
+)
 
 ISSUER = "https://issuer.private.example"
 IDENTITY = "researcher@lab.example"

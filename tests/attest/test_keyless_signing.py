@@ -15,12 +15,14 @@ from pathlib import Path
 import jwt
 import pytest
 from click.testing import CliRunner
-
 from vial.attest.errors import SigningError
 from vial.attest.provenance import provenance_statement
 from vial.attest.sign import KeylessSigner, identity_token, load_trust_config
-from vial.cli import cli
-from vial.cli import attest_cmds  # noqa: F401 - registers the commands
+
+from vial.cli import (
+    attest_cmds,  # noqa: F401 - registers the commands
+    cli,
+)
 
 SIGSTORE_STAGING_ROOT = "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev"
 

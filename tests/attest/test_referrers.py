@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from vial.attest.bundle import BUNDLE_V03
 from vial.attest.keys import generate
@@ -12,8 +11,9 @@ from vial.attest.referrers import attach_bundle, list_referrers, read_bundle
 from vial.attest.sbom import sbom_statement
 from vial.attest.sign import KeySigner
 from vial.attest.statement import CYCLONEDX_BOM, SLSA_PROVENANCE_V1
-from vial.oci import MEDIA_TYPE_EMPTY
 from vial.registry.store import Store
+
+from vial.oci import MEDIA_TYPE_EMPTY
 
 
 def test_referrers_are_found_by_subject_and_type(built, image_factory) -> None:  # type: ignore[no-untyped-def]

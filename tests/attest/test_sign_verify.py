@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from vial.attest import keys
 from vial.attest.bundle import key_bundle, parse_bundle
 from vial.attest.errors import KeyFileError, VerificationError

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from vial.attest.errors import VerificationError
 from vial.attest.verify import verify_blob_keyless, verify_keyless, verify_with_key
 
@@ -133,10 +132,12 @@ def test_keyless_and_key_bundles_are_not_confused(fixtures: Path) -> None:
 def test_cli_keyless_verification_of_a_stored_bundle(fixtures: Path, built, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The CLI's keyless path runs sigstore's full offline verification, then the subject check."""
     from click.testing import CliRunner
-
     from vial.attest.referrers import attach_bundle
-    from vial.cli import cli
-    from vial.cli import attest_cmds  # noqa: F401
+
+    from vial.cli import (
+        attest_cmds,  # noqa: F401
+        cli,
+    )
 
     raw = (fixtures / "a.dsse.staging-rekor-v2.txt.sigstore.json").read_bytes()
     attach_bundle(built.store, built.descriptor, raw, "https://slsa.dev/provenance/v1", BEACON)

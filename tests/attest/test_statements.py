@@ -10,9 +10,8 @@ from cyclonedx.validation.json import JsonStrictValidator
 from google.protobuf import json_format
 from in_toto_attestation.v1 import statement as proto_statement
 from in_toto_attestation.v1.resource_descriptor import ResourceDescriptor
-
 from vial.attest.errors import AttestationError
-from vial.attest.predicates import Rebuild, make_test_result_predicate, reproduction_statement
+from vial.attest.predicates import Rebuild, make_test_result_predicate, reproduction_statement, test_result_statement
 from vial.attest.provenance import provenance_statement
 from vial.attest.sbom import sbom_document, sbom_statement
 from vial.attest.statement import (
@@ -20,10 +19,9 @@ from vial.attest.statement import (
     SLSA_PROVENANCE_V1,
     TEST_RESULT_V01,
     VIAL_REPRODUCTION_V1,
-    Statement,
-    Subject,
     parse_statement,
 )
+
 from vial.buildinfo import BUILD_TYPE, BUILDER_ID
 
 
@@ -121,7 +119,8 @@ def test_test_result_predicate() -> None:
     )
     assert predicate["result"] == "WARNED" and predicate["passedTests"] == ["test_a", "test_b"]
     assert make_test_result_predicate(passed=["a"], failed=["b"])["result"] == "FAILED"
-    statement = Statement((Subject("img", "sha256:" + "ab" * 32),), TEST_RESULT_V01, predicate)
+    statement = test_result_statement("img", "sha256:" + "ab" * 32, predicate)
+    assert statement.predicate_type == TEST_RESULT_V01
     assert parse_statement(statement.to_bytes()).predicate["url"] == "https://ci.example/run/1"
     with pytest.raises(AttestationError, match="configuration"):
         make_test_result_predicate(configuration=[{"annotations": {}}])
@@ -174,6 +173,7 @@ def test_provenance_matches_the_lock_of_every_build_in_a_store(built, monkeypatc
     from pathlib import Path
 
     from vial.attest.provenance import compare_with_lock
+
     from vial.buildinfo import BuildRecord
 
     root = Path(os.environ.get("VIAL_PROVENANCE_STORE") or built.store.root)
