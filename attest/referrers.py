@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tarfile
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -138,4 +139,27 @@ def export_layout_with_referrers(store: Store, ref: str, dest: Path) -> list[Ref
         shutil.rmtree(staging, ignore_errors=True)
         raise
     shutil.rmtree(staging, ignore_errors=True)
+    return referrers
+
+
+def export_archive_with_referrers(store: Store, ref: str, dest: Path) -> list[Referrer]:
+    """``Store.export_archive`` plus the image's attestations: a tar of the layout above, written atomically."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tmp-export-", dir=dest.parent))
+    try:
+        layout = staging / "layout"
+        referrers = export_layout_with_referrers(store, ref, layout)
+        archive_path = staging / "archive.tar"
+        with tarfile.open(archive_path, mode="w", format=tarfile.PAX_FORMAT) as archive:
+            for path in [layout / "oci-layout", layout / "index.json", *sorted((layout / "blobs" / "sha256").iterdir())]:
+                info = archive.gettarinfo(str(path), arcname=str(path.relative_to(layout)))
+                info.mode, info.uid, info.gid, info.uname, info.gname, info.mtime = 0o444, 0, 0, "", "", 0
+                with open(path, "rb") as handle:
+                    archive.addfile(info, handle)
+        with open(archive_path, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(archive_path, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return referrers

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import tarfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from vial.attest.keys import load_public_key
-from vial.attest.referrers import export_layout_with_referrers, list_referrers, read_bundle
+from vial.attest.referrers import (
+    export_archive_with_referrers,
+    export_layout_with_referrers,
+    list_referrers,
+    read_bundle,
+)
 from vial.attest.statement import CYCLONEDX_BOM, SLSA_PROVENANCE_V1, TEST_RESULT_V01
 from vial.attest.verify import verify_with_key
 from vial.registry.store import Store
@@ -84,6 +90,13 @@ def test_referrers_travel_with_an_exported_layout(runner: CliRunner, built, tmp_
     index = json.loads((tmp_path / "layout" / "index.json").read_bytes())
     assert index["manifests"][0]["digest"] == built.digest
     assert {m.get("artifactType") for m in index["manifests"][1:]} == {"application/vnd.dev.sigstore.bundle.v0.3+json"}
+    # The archive form carries them too.
+    assert len(export_archive_with_referrers(built.store, "demo:1.0", tmp_path / "image.tar")) == 2
+    with tarfile.open(tmp_path / "image.tar") as archive:
+        archive.extractall(tmp_path / "unpacked", filter="data")
+    unpacked = Store(tmp_path / "unpacked")
+    assert {r.predicate_type for r in list_referrers(unpacked, built.digest)} == {SLSA_PROVENANCE_V1, CYCLONEDX_BOM}
+    assert unpacked.image(built.digest).digest == built.digest
 
 
 def test_failures_are_one_line_without_traceback(runner: CliRunner, built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -280,6 +280,10 @@ def test_keyless_sign_and_verify_with_a_private_instance(instance, built) -> Non
     # Trusting Sigstore's public root instead of the private one: the certificate chain fails.
     with pytest.raises(VerificationError, match="failed to build timestamp certificate chain"):
         verify_keyless(raw, IDENTITY, ISSUER, built.digest)
+    # The same with only the trusted root (verification needs no signing config).
+    root_file = trust.parent / "trusted_root.json"
+    root_file.write_text(json.dumps(json.loads(trust.read_text())["trustedRoot"]))
+    assert verify_keyless(raw, IDENTITY, ISSUER, built.digest, trusted_root_file=root_file).signer.startswith(IDENTITY)
     assert sigstore.entries == 1
 
 
