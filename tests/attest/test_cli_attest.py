@@ -137,3 +137,10 @@ def test_keygen_needs_a_passphrase_source(runner: CliRunner, tmp_path: Path, mon
     _run(runner, "keygen", "--output-prefix", str(tmp_path / "k"))
     again = _run(runner, "keygen", "--output-prefix", str(tmp_path / "k"), code=1)
     assert again.stderr == f"vial: error: {tmp_path / 'k.key'}: exists (use --force to overwrite)\n"
+
+
+def test_key_and_keyless_options_do_not_mix(runner: CliRunner, built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    private, _ = _keygen(runner, tmp_path)
+    mixed = _run(runner, "sign", "demo:1.0", "--key", str(private), "--staging", code=1)
+    assert mixed.stderr.startswith("vial: error: --key signs with a key: drop --identity-token")
+    assert list_referrers(built.store, built.digest) == []

@@ -38,6 +38,10 @@ def _signer(key: Path | None, identity_token: str | None, trust_config: Path | N
     from vial.attest.sign import KeylessSigner, KeySigner
 
     if key is not None:
+        if identity_token or trust_config or staging:
+            from vial.errors import VialError
+
+            raise VialError("--key signs with a key: drop --identity-token, --trust-config and --staging (keyless options)")
         return KeySigner(load_private_key(key, _password())), "key"
     return KeylessSigner(trust_config, staging, identity_token), "keyless"
 
@@ -106,11 +110,11 @@ def keygen(out: Output, kind: str, output_prefix: str, force: bool, as_json: boo
         click.echo(public_path)
 
 
-def _sign_and_attach(out: Output, store: Any, descriptor: Any, statement: Any, signer: Any, output: Path | None) -> dict[str, Any]:
+def _attach(out: Output, store: Any, descriptor: Any, statement: Any, bundle: bytes, signer: Any,
+            output: Path | None) -> dict[str, Any]:
     from vial.attest.referrers import attach_bundle
     from vial.fsutil import atomic_write_bytes
 
-    bundle = signer.sign(statement)
     referrer = attach_bundle(store, descriptor, bundle, statement.predicate_type, _signer_label(signer))
     if output is not None:
         atomic_write_bytes(output, bundle)
@@ -148,10 +152,12 @@ def sign(out: Output, ref: str, key: Path | None, identity_token: str | None, tr
         "sbom": sbom_statement(record, image.manifest.annotations.get(ANNOTATION_LICENSES), name=name),
     }
     signer, _ = _signer(key, identity_token, trust_config, staging)
+    # Sign everything first: a failure (network, passphrase) leaves the store as it was.
+    bundles = {label: signer.sign(statement) for label, statement in statements.items()}
     results = []
     for label, statement in statements.items():
         target = output_dir / f"{label}.sigstore.json" if output_dir else None
-        results.append(_sign_and_attach(out, store, image.descriptor, statement, signer, target))
+        results.append(_attach(out, store, image.descriptor, statement, bundles[label], signer, target))
     if as_json:
         emit_json({"image": image.digest, "attestations": results})
     else:
@@ -188,7 +194,7 @@ def attest(out: Output, ref: str, predicate_file: Path, predicate_type: str, key
     statement = Statement((Subject(_subject_name(ref, store, descriptor.digest), descriptor.digest),), predicate_type, predicate)
     statement.to_bytes()  # validate before asking for a passphrase or a token
     signer, _ = _signer(key, identity_token, trust_config, staging)
-    result = _sign_and_attach(out, store, descriptor, statement, signer, output)
+    result = _attach(out, store, descriptor, statement, signer.sign(statement), signer, output)
     if as_json:
         emit_json({"image": descriptor.digest, **result})
     else:
