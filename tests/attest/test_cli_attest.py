@@ -139,8 +139,12 @@ def test_keygen_needs_a_passphrase_source(runner: CliRunner, tmp_path: Path, mon
     assert again.stderr == f"vial: error: {tmp_path / 'k.key'}: exists (use --force to overwrite)\n"
 
 
-def test_key_and_keyless_options_do_not_mix(runner: CliRunner, built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_key_and_keyless_options_do_not_mix(runner: CliRunner, built, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     private, _ = _keygen(runner, tmp_path)
     mixed = _run(runner, "sign", "demo:1.0", "--key", str(private), "--staging", code=1)
     assert mixed.stderr.startswith("vial: error: --key signs with a key: drop --identity-token")
     assert list_referrers(built.store, built.digest) == []
+    # A token in the environment (as in CI) does not get in the way of key signing.
+    monkeypatch.setenv("SIGSTORE_ID_TOKEN", "ey.any.token")
+    _run(runner, "sign", "demo:1.0", "--key", str(private))
+    assert len(list_referrers(built.store, built.digest)) == 2

@@ -68,7 +68,7 @@ def _subject_name(ref: str, store: Any, digest: str) -> str:
 signing_options = [
     click.option("--key", "key", type=click.Path(dir_okay=False, path_type=Path),
                  help="Sign with this private key (vial keygen or cosign generate-key-pair); passphrase from $VIAL_PASSWORD."),
-    click.option("--identity-token", envvar="SIGSTORE_ID_TOKEN", help="Keyless: an OIDC token (else ambient CI credentials or a browser)."),
+    click.option("--identity-token", help="Keyless: an OIDC token (else $SIGSTORE_ID_TOKEN, ambient CI credentials, or a browser)."),
     click.option("--trust-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                  help="Keyless: a Sigstore ClientTrustConfig JSON for a private instance."),
     click.option("--staging", is_flag=True, help="Keyless: use Sigstore's staging instance."),
