@@ -217,6 +217,16 @@ class Store:
             kept.append(descriptor.with_annotations(annotations))
             atomic_write_bytes(self._index_path, Index(tuple(kept)).to_bytes())
 
+    def add_to_index(self, descriptor: Descriptor) -> None:
+        """List an unnamed manifest (e.g. an OCI referrer of an image) in index.json, once."""
+        if not self.has_blob(descriptor.digest):
+            raise NotFoundError(f"cannot list manifest {descriptor.digest}: it is not in the store")
+        with self._lock:
+            current = self.index()
+            if any(m.digest == descriptor.digest for m in current.manifests):
+                return
+            atomic_write_bytes(self._index_path, Index((*current.manifests, descriptor)).to_bytes())
+
     def names(self) -> list[tuple[str, Descriptor]]:
         return [
             (m.annotations[ANNOTATION_REF_NAME], m)
