@@ -80,6 +80,9 @@ def entries_from_directory(root: Path, prefix: str = "", normalize_modes: bool =
     other files, so the umask and checkout of the machine that builds do not leak into the layer.
     """
     entries: list[Entry] = []
+    prefix = clean_path(prefix)
+    if prefix:  # the prefix's own directories, so that the layer never relies on implicit ones
+        entries.extend(parent_directories([f"{prefix}/-"]))
     root = Path(root)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
