@@ -8,11 +8,6 @@ referrers of an image are found from the index alone, with no registry API.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tarfile
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +18,6 @@ from vial.registry.store import Store
 
 from vial.digest import is_digest
 from vial.errors import NotFoundError
-from vial.fsutil import atomic_write_bytes
 from vial.oci import ANNOTATION_CREATED, MEDIA_TYPE_EMPTY, MEDIA_TYPE_MANIFEST, Descriptor, Manifest
 
 ANNOTATION_PREDICATE_TYPE = "dev.sigstore.bundle.predicateType"
@@ -111,55 +105,14 @@ def read_bundle(store: Store, referrer: Referrer) -> bytes:
 
 
 def export_layout_with_referrers(store: Store, ref: str, dest: Path) -> list[Referrer]:
-    """``Store.export_layout`` plus the image's attestations, listed in the exported index.json.
-
-    The layout is assembled beside ``dest`` and renamed into place whole.
-    """
-    image_digest = store.resolve(ref).digest
-    referrers = list_referrers(store, image_digest)
-    extra: list[Descriptor] = []
-    for referrer in referrers:
-        extra += [referrer.descriptor, referrer.manifest.config, referrer.bundle]
-    dest = Path(dest)
-    if dest.exists() and any(dest.iterdir()):
-        raise NotFoundError(f"{dest}: exists and is not empty")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tmp-export-", dir=dest.parent))
-    try:
-        inner = staging / "layout"
-        store.export_layout(ref, inner, extra=extra)
-        index_path = inner / "index.json"
-        index = json.loads(index_path.read_bytes())
-        index["manifests"] += [r.descriptor.to_json() for r in referrers]
-        atomic_write_bytes(index_path, json.dumps(index, sort_keys=True, separators=(",", ":")).encode())
-        if dest.exists():
-            dest.rmdir()
-        os.replace(inner, dest)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(staging, ignore_errors=True)
+    """``Store.export_layout`` plus the image's attestations, listed in the exported index.json."""
+    referrers = list_referrers(store, store.resolve(ref).digest)
+    store.export_layout(ref, dest, with_manifests=[r.descriptor for r in referrers])
     return referrers
 
 
 def export_archive_with_referrers(store: Store, ref: str, dest: Path) -> list[Referrer]:
-    """``Store.export_archive`` plus the image's attestations: a tar of the layout above, written atomically."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tmp-export-", dir=dest.parent))
-    try:
-        layout = staging / "layout"
-        referrers = export_layout_with_referrers(store, ref, layout)
-        archive_path = staging / "archive.tar"
-        with tarfile.open(archive_path, mode="w", format=tarfile.PAX_FORMAT) as archive:
-            for path in [layout / "oci-layout", layout / "index.json", *sorted((layout / "blobs" / "sha256").iterdir())]:
-                info = archive.gettarinfo(str(path), arcname=str(path.relative_to(layout)))
-                info.mode, info.uid, info.gid, info.uname, info.gname, info.mtime = 0o444, 0, 0, "", "", 0
-                with open(path, "rb") as handle:
-                    archive.addfile(info, handle)
-        with open(archive_path, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(archive_path, dest)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    """``Store.export_archive`` plus the image's attestations, listed in the archive's index.json."""
+    referrers = list_referrers(store, store.resolve(ref).digest)
+    store.export_archive(ref, dest, with_manifests=[r.descriptor for r in referrers])
     return referrers
