@@ -285,6 +285,14 @@ class ReleaseLog:
             self.storage.write_verifier(signer.verifier().to_key())
         return signer
 
+    def ensure_key(self) -> Verifier:
+        """The log's verifier key, making the signer key first if this log has none yet."""
+        try:
+            with self._locked():
+                return self._signer_or_create().verifier()
+        except Timeout:
+            raise VialError(f"log {self.origin}: another publisher has held the lock for {LOCK_TIMEOUT:.0f} s") from None
+
     def verifier(self) -> Verifier | None:
         """The key this client checks the log against: the one it trusted before, else its own
         key, else the key the log names (trust on first use)."""
