@@ -63,5 +63,11 @@ def store(vial_home: Path) -> Store:
 
 
 @pytest.fixture()
+def image_in() -> Callable[..., Descriptor]:
+    """``make_image`` itself, for tests that build images in a second store."""
+    return make_image
+
+
+@pytest.fixture()
 def image(store: Store) -> MakeImage:
     return lambda content, **kw: make_image(store, content, **kw)
