@@ -113,6 +113,10 @@ class LogStorage:
         raw = self._read_at(self.index_path, i * OFFSET_SIZE, OFFSET_SIZE, f"offset of record {i}")
         return struct.unpack(">Q", raw)[0]
 
+    def record_end(self, size: int) -> int:
+        """Bytes of the records file the first ``size`` records take."""
+        return self._end_offset(size - 1)
+
     def record(self, i: int, size: int) -> bytes:
         """Record ``i`` (0-based) of a log holding ``size`` records."""
         if not 0 <= i < size:

@@ -1,11 +1,12 @@
 """A publisher process for the crash and concurrency tests (run as ``python -m log_publisher``).
 
-    python -m log_publisher HOME NAME PREFIX COUNT [wait]
+    python -m log_publisher HOME NAME PREFIX COUNT [wait|go] [SALT]
 
 Publishes COUNT new images as NAME:PREFIX.0, NAME:PREFIX.1, ... into the store and log at HOME,
 printing ``ready`` once set up and ``published NAME:VERSION DIGEST`` after each release is
 committed (or ``conflict NAME:VERSION`` when the version was taken). With ``wait`` it starts only
-after reading a line on stdin, so several publishers can be started together.
+after reading a line on stdin, so several publishers can be started together. SALT, if given, is
+mixed into each image's content (racing publishers of one version with different content).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ def main() -> None:
     print("ready", flush=True)
     if len(sys.argv) > 5 and sys.argv[5] == "wait":
         sys.stdin.readline()
+    salt = sys.argv[6] if len(sys.argv) > 6 else ""
     for i in range(count):
-        content = f"{name} {prefix} {i}".encode()
+        content = f"{name} {prefix} {i} {salt}".encode()
         layer = store.put_bytes(content)
         config = ImageConfig(diff_ids=(layer,)).to_bytes()
         manifest = Manifest(
