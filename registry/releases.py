@@ -351,13 +351,21 @@ class ReleaseLog:
         self._check_trust(head, verifier, update=True)
         return head
 
-    def releases(self, head: Head, start: int = 0) -> Iterator[LoggedRelease]:
+    def releases(self, head: Head, start: int = 0, name: str | None = None) -> Iterator[LoggedRelease]:
+        """The records of the first ``head.size`` in order (only those of ``name``, if given)."""
+        # Records are canonical JSON, so a record of ``name`` contains exactly this byte string:
+        # a cheap filter that spares parsing every other record (they are parsed if it matches).
+        needle = b'"name":' + json.dumps(name, ensure_ascii=False).encode() if name is not None else b""
         for index, raw in self.storage.records(head.size, start):
-            yield LoggedRelease(index, Release.from_bytes(raw, f"log {self.origin} record {index}"), tlog.leaf_hash(raw))
+            if needle and needle not in raw:
+                continue
+            release = Release.from_bytes(raw, f"log {self.origin} record {index}")
+            if name is None or release.name == name:
+                yield LoggedRelease(index, release, tlog.leaf_hash(raw))
 
     def find(self, head: Head, name: str, version: str) -> LoggedRelease | None:
-        for logged in self.releases(head):
-            if logged.release.name == name and logged.release.version == version:
+        for logged in self.releases(head, name=name):
+            if logged.release.version == version:
                 return logged
         return None
 
@@ -380,7 +388,7 @@ class ReleaseLog:
     def history(self, name: str) -> tuple[Head, list[ProvenRelease]]:
         """Every release of ``name``, oldest first, each proven included in the current checkpoint."""
         head = self.head()
-        found = [self.prove(head, logged.index) for logged in self.releases(head) if logged.release.name == name]
+        found = [self.prove(head, logged.index) for logged in self.releases(head, name=name)]
         return head, found
 
     def audit(self) -> AuditReport:
@@ -439,9 +447,7 @@ class ReleaseLog:
                 self._check_trust(head, verifier, update=False)
                 self.storage.truncate_to(head.size)
                 latest: LoggedRelease | None = None
-                for logged in self.releases(head):
-                    if logged.release.name != name:
-                        continue
+                for logged in self.releases(head, name=name):
                     if logged.release.version == version:
                         if logged.release.manifest_digest != descriptor.digest:
                             raise ReleaseConflictError(
