@@ -156,6 +156,8 @@ class Release:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise IntegrityError(f"{what}: malformed release record ({type(exc).__name__}: {exc})") from None
+        if release.cid is not None and not isinstance(release.cid, str):
+            raise IntegrityError(f"{what}: cid is not a string")
         if release.to_bytes() != raw:
             raise IntegrityError(f"{what}: record is not in canonical form")
         return release
@@ -286,7 +288,15 @@ class ReleaseLog:
         return signer
 
     def ensure_key(self) -> Verifier:
-        """The log's verifier key, making the signer key first if this log has none yet."""
+        """The log's verifier key, making the signer key first if this log has none yet.
+
+        A client of someone else's log (a checkpoint but no signer key here) gets the key it checks
+        the log against instead."""
+        if self.signer() is None and self.storage.read_checkpoint() is not None:
+            verifier = self.verifier()
+            if verifier is None:
+                raise IntegrityError(f"log {self.origin}: no verifier key (expected {self.storage.verifier_path})")
+            return verifier
         try:
             with self._locked():
                 return self._signer_or_create().verifier()
