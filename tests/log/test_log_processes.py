@@ -22,14 +22,31 @@ HERE = Path(__file__).parent
 CRASH_RUNS = 50
 
 
-def _spawn(home: Path, name: str, prefix: str, count: int, wait: bool = False, salt: str = "") -> subprocess.Popen[str]:
+def _spawn(home: Path, name: str, prefix: str, count: int, salt: str = "") -> subprocess.Popen[str]:
+    """Start a publisher and wait until it is ready; it publishes only once told to (``_start``)."""
     env = dict(os.environ, PYTHONPATH=str(HERE), VIAL_HOME=str(home))
-    args = [sys.executable, "-m", "log_publisher", str(home), name, prefix, str(count), "wait" if wait else "go", salt]
+    args = [sys.executable, "-m", "log_publisher", str(home), name, prefix, str(count), "wait", salt]
     proc = subprocess.Popen(args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line == "ready\n", (line, proc.stderr.read() if proc.stderr else "")
     return proc
+
+
+def _start(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write("go\n")
+    proc.stdin.close()
+
+
+def _finish(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """The rest of a publisher's output, read through the same buffered pipe as ``readline``
+    (``communicate`` would skip what that buffer already holds)."""
+    assert proc.stdout is not None and proc.stderr is not None
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    proc.wait()
+    return out, err
 
 
 def _published(output: str) -> dict[str, str]:
@@ -64,13 +81,20 @@ def test_publisher_killed_at_random_points_leaves_a_valid_log(tmp_path: Path) ->
     committed: dict[str, str] = {}
     sizes = []
     torn = 0
+    minimum = 0
     for run in range(CRASH_RUNS):
         proc = _spawn(home, "crash", str(run), 1000)
-        time.sleep(rng.uniform(0.0, 0.4))
+        _start(proc)
+        # Let it commit 0-2 releases (so the log surely grows), then kill it at a random moment.
+        seen = "".join(proc.stdout.readline() for _ in range(rng.randrange(3)))  # type: ignore[union-attr]
+        time.sleep(rng.uniform(0.0, 0.15))
         proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate()
+        out, _ = _finish(proc)
+        out = seen + out
         assert proc.returncode == -signal.SIGKILL
-        committed.update(_published(out))
+        reported = _published(out)
+        minimum += len(reported)
+        committed.update(reported)
         torn += _torn(home)
         # The log verifies in full, every reported release is in it, the store is readable.
         log = ReleaseLog(home)
@@ -84,21 +108,22 @@ def test_publisher_killed_at_random_points_leaves_a_valid_log(tmp_path: Path) ->
         for _, descriptor in store.names():
             store.image(descriptor.digest)
         sizes.append(report.size)
-    # The kills landed in the middle of work: the log kept growing, and some kills interrupted an
-    # append (bytes past the checkpoint, or a half-written temporary), which the next publisher cleared.
-    assert sizes == sorted(sizes) and sizes[-1] >= CRASH_RUNS // 2
+    assert sizes == sorted(sizes) and sizes[-1] >= minimum
+    # How many kills interrupted an append (bytes past the checkpoint, or a half-written temporary),
+    # left for the next publisher to clear: shown with -s. (Each such state is also forced in
+    # test_log_crash_points.py, deterministically.)
     print(f"{CRASH_RUNS} kills, {torn} inside an append, {sizes[-1]} releases committed")
-    assert torn >= 1, "no kill landed inside an append"
     # And the log takes new releases afterwards, from a fresh publisher.
     proc = _spawn(home, "crash", "after", 2)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0 and len(_published(out)) == 2
+    _start(proc)
+    out, err = _finish(proc)
+    assert proc.returncode == 0 and len(_published(out)) == 2, err
     assert ReleaseLog(home).audit().size == sizes[-1] + 2
 
 
 def test_concurrent_publishers_keep_every_release(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    procs = [_spawn(home, "race", str(p), 15, wait=True) for p in range(3)]
+    procs = [_spawn(home, "race", str(p), 15) for p in range(3)]
     reported: dict[str, str] = {}
     for out in _go(procs):
         reported.update(_published(out))
@@ -115,12 +140,10 @@ def test_concurrent_publishers_keep_every_release(tmp_path: Path) -> None:
 
 def _go(procs: list[subprocess.Popen[str]]) -> list[str]:
     for proc in procs:
-        assert proc.stdin is not None
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
+        _start(proc)
     outputs = []
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
+        out, err = _finish(proc)
         assert proc.returncode == 0, err
         outputs.append(out)
     return outputs
@@ -129,7 +152,7 @@ def _go(procs: list[subprocess.Popen[str]]) -> list[str]:
 def test_racing_publishers_of_one_version_agree_on_one_winner(tmp_path: Path) -> None:
     home = tmp_path / "home"
     # Two publishers race to publish dup:1.0 .. dup:1.9, each with its own content.
-    outputs = _go([_spawn(home, "dup", "1", 10, wait=True, salt=salt) for salt in ("a", "b")])
+    outputs = _go([_spawn(home, "dup", "1", 10, salt=salt) for salt in ("a", "b")])
     won = [_published(out) for out in outputs]
     lost = [{line.split()[1] for line in out.splitlines() if line.startswith("conflict ")} for out in outputs]
     assert won[0].keys() | won[1].keys() == {f"dup:1.{i}" for i in range(10)}
@@ -143,6 +166,6 @@ def test_racing_publishers_of_one_version_agree_on_one_winner(tmp_path: Path) ->
         **won[1],
     }
     # Identical content from two racing publishers is one release, published by whoever came first.
-    outputs = _go([_spawn(home, "same", "1", 5, wait=True) for _ in range(2)])
+    outputs = _go([_spawn(home, "same", "1", 5) for _ in range(2)])
     assert all(len(_published(out)) == 5 for out in outputs)
     assert log.audit().size == 15
