@@ -338,25 +338,37 @@ class ReleaseLog:
                     )
                 old, _ = open_checkpoint(trusted.checkpoint, [verifier], self.origin)
                 if head.size < old.size:
-                    raise LogConsistencyError(
-                        f"log {self.origin} has {head.size} records but this client already saw {old.size} (rollback or truncation)"
-                    )
-                try:
-                    proof = tlog.consistency_proof(old.size, head.size, self.storage.hash_reader(head.size))
-                    tlog.verify_consistency(old.size, head.size, old.root, head.checkpoint.root, proof)
-                except IntegrityError as exc:
-                    raise LogConsistencyError(
-                        f"log {self.origin} is not consistent with the checkpoint this client trusts "
-                        f"(size {old.size}): {exc}"
-                    ) from None
+                    # Either the log went back (refuse), or ``head`` was read just before another
+                    # process on this client advanced the log and trusted the newer checkpoint:
+                    # then the log now holds at least that, and ``head`` must be a prefix of it.
+                    if self._read_head(verifier).size < old.size:
+                        raise LogConsistencyError(
+                            f"log {self.origin} has {head.size} records but this client already saw "
+                            f"{old.size} (rollback or truncation)"
+                        )
+                    self._prove_consistent(head.size, head.checkpoint.root, old.size, old.root)
+                    return
+                self._prove_consistent(old.size, old.root, head.size, head.checkpoint.root)
                 if head.size == old.size:
                     return
             if update and head.note is not None and verifier is not None:
                 self.trust.put(self.origin, verifier, head.raw)
 
+    def _prove_consistent(self, old_size: int, old_root: bytes, new_size: int, new_root: bytes) -> None:
+        try:
+            proof = tlog.consistency_proof(old_size, new_size, self.storage.hash_reader(new_size))
+            tlog.verify_consistency(old_size, new_size, old_root, new_root, proof)
+        except IntegrityError as exc:
+            raise LogConsistencyError(
+                f"log {self.origin} is not consistent with the checkpoint this client trusts: {exc}"
+            ) from None
+
     def head(self) -> Head:
         """The log's current checkpoint, verified, and checked against (then recorded as) the trusted one."""
         verifier = self.verifier()
+        if verifier is None and self.storage.read_checkpoint() is not None:
+            # A first publish wrote key, verifier and checkpoint (in that order) since we looked.
+            verifier = self.verifier()
         head = self._read_head(verifier)
         self._check_trust(head, verifier, update=True)
         return head

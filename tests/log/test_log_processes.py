@@ -124,11 +124,22 @@ def test_publisher_killed_at_random_points_leaves_a_valid_log(tmp_path: Path) ->
 def test_concurrent_publishers_keep_every_release(tmp_path: Path) -> None:
     home = tmp_path / "home"
     procs = [_spawn(home, "race", str(p), 15) for p in range(3)]
-    reported: dict[str, str] = {}
-    for out in _go(procs):
-        reported.update(_published(out))
-    assert len(reported) == 45
+    for proc in procs:
+        _start(proc)
+    # Meanwhile this process reads the log as a client sharing the same trusted checkpoint.
     log = ReleaseLog(home)
+    reads = 0
+    while any(proc.poll() is None for proc in procs):
+        head = log.head()
+        if head.size:
+            log.prove(head, head.size - 1)
+        reads += 1
+    reported: dict[str, str] = {}
+    for proc in procs:
+        out, err = _finish(proc)
+        assert proc.returncode == 0, err
+        reported.update(_published(out))
+    assert len(reported) == 45 and reads > 0
     assert log.audit().size == 45
     head = log.head()
     releases = list(log.releases(head))
