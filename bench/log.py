@@ -20,10 +20,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from vial.oci import MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, Descriptor, ImageConfig, Manifest
 from vial.registry import tlog
 from vial.registry.releases import Release, ReleaseLog
 from vial.registry.store import Store
+
+from vial.oci import MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, Descriptor, ImageConfig, Manifest
 
 SAMPLES = 200
 
@@ -119,7 +120,8 @@ def main() -> None:
     print(" | ".join(header))
     for r in rows:
         print(
-            f"{r['size']:>7} | {r['log2_size']:>4.0f} | {r['inclusion_hashes_max']:>3} / {r['inclusion_hashes_mean']:<6} | "
+            f"{r['size']:>7} | {r['log2_size']:>4.0f} | "
+            f"{r['inclusion_hashes_max']:>3} / {r['inclusion_hashes_mean']:<6} | "
             f"{r['inclusion_bytes_max']:>5} | {r['stored_hashes_read_max']:>11} | {r['prove_us_median']:>8} | "
             f"{r['verify_us_median']:>9} | {r['consistency_hashes']:>8}"
         )
@@ -132,7 +134,13 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     (out / "log.json").write_text(
         json.dumps(
-            {"rows": rows, "publish_ms": publish_ms, "show_ms": show_ms, "audit_ms": audit_ms, "build_s": build_seconds},
+            {
+                "rows": rows,
+                "publish_ms": publish_ms,
+                "show_ms": show_ms,
+                "audit_ms": audit_ms,
+                "build_s": build_seconds,
+            },
             indent=1,
         )
     )

@@ -24,10 +24,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from filelock import FileLock
+from vial.registry import tlog
 
 from vial.errors import IntegrityError
 from vial.fsutil import atomic_write_bytes, clean_temporaries, fsync_dir
-from vial.registry import tlog
 
 OFFSET_SIZE = 8
 MAX_RECORD_SIZE = 1 << 20
@@ -111,7 +111,7 @@ class LogStorage:
         if i < 0:
             return 0
         raw = self._read_at(self.index_path, i * OFFSET_SIZE, OFFSET_SIZE, f"offset of record {i}")
-        return struct.unpack(">Q", raw)[0]
+        return int.from_bytes(raw, "big")
 
     def record_end(self, size: int) -> int:
         """Bytes of the records file the first ``size`` records take."""
@@ -136,12 +136,11 @@ class LogStorage:
         end = self._end_offset(size - 1)
         offset = self._end_offset(start - 1)
         try:
-            handle = open(self.records_path, "rb")
+            with open(self.records_path, "rb") as handle:
+                handle.seek(offset)
+                blob = handle.read(end - offset)
         except FileNotFoundError:
             raise IntegrityError(f"log {self.directory}: records file is missing") from None
-        with handle:
-            handle.seek(offset)
-            blob = handle.read(end - offset)
         if len(blob) != end - offset:
             raise IntegrityError(f"log {self.directory}: records file is truncated")
         lines = blob.split(b"\n")
@@ -164,7 +163,8 @@ class LogStorage:
             actual = path.stat().st_size if path.exists() else 0
             if actual < length:
                 raise IntegrityError(
-                    f"log {self.directory}: {path.name} holds {actual} bytes, the checkpoint needs {length} (truncated log)"
+                    f"log {self.directory}: {path.name} holds {actual} bytes, "
+                    f"the checkpoint needs {length} (truncated log)"
                 )
             if actual > length:
                 with open(path, "r+b") as handle:

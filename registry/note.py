@@ -49,7 +49,7 @@ def check_name(name: str, what: str = "key name") -> str:
 def key_hash(name: str, public_key: bytes) -> int:
     """The 32-bit key hash of a note key (``public_key`` includes the algorithm byte)."""
     digest = hashlib.sha256(name.encode() + b"\n" + public_key).digest()
-    return struct.unpack(">I", digest[:4])[0]
+    return int.from_bytes(digest[:4], "big")
 
 
 def _b64decode(text: str, what: str) -> bytes:
@@ -137,7 +137,9 @@ class Signer:
         return f"PRIVATE+KEY+{self.name}+{self.key_hash:08x}+{encoded}"
 
     def verifier(self) -> Verifier:
-        public = Ed25519PrivateKey.from_private_bytes(self.seed).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        public = (
+            Ed25519PrivateKey.from_private_bytes(self.seed).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        )
         return Verifier(self.name, self.key_hash, public)
 
     def sign(self, message: bytes) -> bytes:

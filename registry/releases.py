@@ -29,16 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
+from vial.registry import tlog
+from vial.registry.logstore import LogStorage
+from vial.registry.note import Checkpoint, Note, Signer, Verifier, check_name, open_checkpoint
+from vial.registry.store import Store
 
 from vial.digest import check_digest, is_digest
 from vial.errors import IntegrityError, NotFoundError, VialError
 from vial.fsutil import atomic_write_bytes
 from vial.home import default_home
 from vial.oci import canonical_json
-from vial.registry import tlog
-from vial.registry.logstore import LogStorage
-from vial.registry.note import Checkpoint, Note, Signer, Verifier, check_name, open_checkpoint
-from vial.registry.store import Store
 
 RELEASE_SCHEMA = "https://vial.dev/release/v1"
 DEFAULT_ORIGIN = "vial.local/releases"
@@ -125,7 +125,11 @@ class Release:
             "attestations": list(self.attestations),
             "previous": None
             if self.previous is None
-            else {"version": self.previous.version, "index": self.previous.index, "manifest_digest": self.previous.manifest_digest},
+            else {
+                "version": self.previous.version,
+                "index": self.previous.index,
+                "manifest_digest": self.previous.manifest_digest,
+            },
             "published": self.published,
             "signer": self.signer,
         }
@@ -301,7 +305,9 @@ class ReleaseLog:
             with self._locked():
                 return self._signer_or_create().verifier()
         except Timeout:
-            raise VialError(f"log {self.origin}: another publisher has held the lock for {LOCK_TIMEOUT:.0f} s") from None
+            raise VialError(
+                f"log {self.origin}: another publisher has held the lock for {LOCK_TIMEOUT:.0f} s"
+            ) from None
 
     def verifier(self) -> Verifier | None:
         """The key this client checks the log against: the one it trusted before, else its own
@@ -474,7 +480,8 @@ class ReleaseLog:
                         if logged.release.manifest_digest != descriptor.digest:
                             raise ReleaseConflictError(
                                 f"{name}:{version} is already published as {logged.release.manifest_digest} "
-                                f"(log {self.origin}, record {logged.index}); a version never changes, publish a new one"
+                                f"(log {self.origin}, record {logged.index}); "
+                                "a version never changes, publish a new one"
                             )
                         store.tag(f"{name}:{version}", descriptor)
                         return PublishResult(logged, False, head)
@@ -498,7 +505,9 @@ class ReleaseLog:
                 raw = release.to_bytes()
                 logged = LoggedRelease(head.size, release, tlog.leaf_hash(raw))
         except Timeout:
-            raise VialError(f"log {self.origin}: another publisher has held the lock for {LOCK_TIMEOUT:.0f} s") from None
+            raise VialError(
+                f"log {self.origin}: another publisher has held the lock for {LOCK_TIMEOUT:.0f} s"
+            ) from None
         self._check_trust(new_head, verifier, update=True)
         store.tag(f"{name}:{version}", descriptor)
         return PublishResult(logged, True, new_head)

@@ -249,9 +249,7 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
         raise ProofError(f"inclusion proof for record {index} of {size}: root hash does not match")
 
 
-def verify_consistency(
-    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
-) -> None:
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]) -> None:
     """Raise ``ProofError`` unless ``proof`` shows tree ``old_root`` is a prefix of tree ``new_root``."""
     what = f"consistency proof from {old_size} to {new_size} records"
     if not 0 <= old_size <= new_size:

@@ -13,12 +13,12 @@ from typing import Any
 
 from debian.debian_support import Version as DebianVersion
 from packaging.version import InvalidVersion, Version
+from vial.registry.store import Store
 
 from vial.buildinfo import read_record
 from vial.errors import NotFoundError
 from vial.lockfile import Lock
 from vial.oci import ImageConfig
-from vial.registry.store import Store
 
 
 @dataclass(frozen=True)
@@ -184,8 +184,10 @@ def diff_images(a: Side, b: Side) -> VersionDiff:
                 files.append(FileChange(path, "added", None, after.size, None, after.sha256))
             elif after is None and before is not None:
                 files.append(FileChange(path, "removed", before.size, None, before.sha256, None))
-            elif before is not None and after is not None and (
-                before.sha256 != after.sha256 or before.executable != after.executable
+            elif (
+                before is not None
+                and after is not None
+                and (before.sha256 != after.sha256 or before.executable != after.executable)
             ):
                 files.append(FileChange(path, "changed", before.size, after.size, before.sha256, after.sha256))
     else:
@@ -202,7 +204,9 @@ def diff_images(a: Side, b: Side) -> VersionDiff:
     if a.config.diff_ids != b.config.diff_ids:
         shared = len(set(a.config.diff_ids) & set(b.config.diff_ids))
         config.append(
-            ValueChange("layers", f"{len(a.config.diff_ids)} layers", f"{len(b.config.diff_ids)} layers, {shared} shared")
+            ValueChange(
+                "layers", f"{len(a.config.diff_ids)} layers", f"{len(b.config.diff_ids)} layers, {shared} shared"
+            )
         )
     return VersionDiff(a, b, base, debian, python, tuple(files), env, tuple(config), tuple(notes))
 

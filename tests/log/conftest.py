@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from vial.registry.store import Store
 
 from vial.buildinfo import BuildRecord, write_record
 from vial.oci import MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, Descriptor, ImageConfig, Manifest
-from vial.registry.store import Store
 
 MakeImage = Callable[..., Descriptor]
 

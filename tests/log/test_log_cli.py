@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+from vial.registry.store import Store
 
 import vial.cli.log_cmds  # noqa: F401 - registers the commands on the group
 from vial.cli import cli
 from vial.oci import Descriptor
-from vial.registry.store import Store
 
 MakeImage = Callable[..., Descriptor]
 
@@ -22,7 +22,9 @@ def _vial(*args: str) -> Any:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def _lock(debian: dict[str, str], python: dict[str, str], files: dict[str, bytes], base: str = "debian:bookworm") -> dict[str, Any]:
+def _lock(
+    debian: dict[str, str], python: dict[str, str], files: dict[str, bytes], base: str = "debian:bookworm"
+) -> dict[str, Any]:
     import hashlib
 
     return {
@@ -67,7 +69,11 @@ def test_publish_log_show_and_verify(vial_home: Path, store: Store, image: MakeI
 
     refused = _vial("publish", second.digest, "demo:1.0")
     assert refused.exit_code == 1
-    assert refused.output == f"vial: error: demo:1.0 is already published as {first.digest} (log vial.local/releases, record 0); a version never changes, publish a new one\n"
+    assert (
+        refused.output
+        == f"vial: error: demo:1.0 is already published as {first.digest} (log vial.local/releases, record 0); "
+        "a version never changes, publish a new one\n"
+    )
 
     text = _vial("log", "demo").output.splitlines()
     assert text[0].split() == ["VERSION", "DIGEST", "CID", "PUBLISHED", "SIGNER", "RECORD"]

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from vial.oci import Descriptor
 from vial.registry import logstore
 from vial.registry.releases import ReleaseLog
 from vial.registry.store import Store
+
+from vial.oci import Descriptor
 
 
 class Crash(BaseException):

@@ -6,6 +6,7 @@ writing to a store and log shared through ``VIAL_HOME``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import signal
@@ -26,7 +27,9 @@ def _spawn(home: Path, name: str, prefix: str, count: int, salt: str = "") -> su
     """Start a publisher and wait until it is ready; it publishes only once told to (``_start``)."""
     env = dict(os.environ, PYTHONPATH=str(HERE), VIAL_HOME=str(home))
     args = [sys.executable, "-m", "log_publisher", str(home), name, prefix, str(count), "wait", salt]
-    proc = subprocess.Popen(args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line == "ready\n", (line, proc.stderr.read() if proc.stderr else "")
@@ -145,7 +148,7 @@ def test_concurrent_publishers_keep_every_release(tmp_path: Path) -> None:
     releases = list(log.releases(head))
     assert {f"{r.release.name}:{r.release.version}": r.release.manifest_digest for r in releases} == reported
     # Each release points at the one logged just before it under the same name.
-    for before, after in zip(releases, releases[1:], strict=False):
+    for before, after in itertools.pairwise(releases):
         assert after.release.previous is not None and after.release.previous.index == before.index
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from vial.errors import IntegrityError
-from vial.oci import Descriptor
 from vial.registry import tlog
 from vial.registry.note import NoteError, Verifier
 from vial.registry.releases import LogConsistencyError, ReleaseConflictError, ReleaseLog
 from vial.registry.store import Store
+
+from vial.errors import IntegrityError
+from vial.oci import Descriptor
 
 MakeImage = Callable[..., Descriptor]
 
@@ -35,7 +35,13 @@ def test_publish_records_release_and_is_permanent(vial_home: Path, store: Store,
     log = ReleaseLog(vial_home)
     first = image(b"one")
     result = log.publish(
-        store, first.digest, "demo", "1.0", cid="bafyexample", attestations=["sha256:" + "a" * 64], now="2026-01-02T03:04:05Z"
+        store,
+        first.digest,
+        "demo",
+        "1.0",
+        cid="bafyexample",
+        attestations=["sha256:" + "a" * 64],
+        now="2026-01-02T03:04:05Z",
     )
     assert result.created and result.logged.index == 0 and result.head.size == 1
     assert store.resolve("demo:1.0").digest == first.digest
@@ -57,7 +63,9 @@ def test_publish_records_release_and_is_permanent(vial_home: Path, store: Store,
     first_release = log.show("demo", "1.0").logged.release
     assert first_release.cid == "bafyexample" and first_release.attestations == ("sha256:" + "a" * 64,)
     assert first_release.published == "2026-01-02T03:04:05Z"
-    tlog.verify_inclusion(shown.logged.index, shown.head.size, shown.logged.leaf_hash, shown.proof, shown.head.checkpoint.root)
+    tlog.verify_inclusion(
+        shown.logged.index, shown.head.size, shown.logged.leaf_hash, shown.proof, shown.head.checkpoint.root
+    )
 
 
 def test_key_is_private_and_in_note_format(vial_home: Path, store: Store, image: MakeImage) -> None:
@@ -178,7 +186,9 @@ def test_log_signed_by_another_key_is_refused(
         log.publish(store, image(b"more").digest, "demo", "2")
 
 
-def test_new_client_trusts_on_first_use_then_follows(tmp_path: Path, vial_home: Path, store: Store, image: MakeImage) -> None:
+def test_new_client_trusts_on_first_use_then_follows(
+    tmp_path: Path, vial_home: Path, store: Store, image: MakeImage
+) -> None:
     log = ReleaseLog(vial_home)
     _publish(log, store, image, "demo", ["1", "2"])
     # A second client reading a copy of the log: it has no key, so it trusts the log's verifier.

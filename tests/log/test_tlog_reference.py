@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from vial.registry import tlog
 from vial.registry.note import Checkpoint, NoteError, Signer, Verifier, open_note, sign_note
 
@@ -66,7 +65,7 @@ def go_answer(service_missing: Callable[[str], None]) -> dict[str, Any]:
 
 
 def test_tree_hashes_and_storage_match_go(go_answer: dict[str, Any]) -> None:
-    stored, read = _python_log(_records())
+    _, read = _python_log(_records())
     assert [tlog.stored_hash_count(t) for t in range(N + 1)] == go_answer["stored_count"]
     assert [tlog.tree_hash(t, read).hex() for t in range(N + 1)] == go_answer["roots"]
     leaves = [tlog.leaf_hash(r) for r in _records()]

@@ -66,12 +66,20 @@ def _short(digest: str) -> str:
 @click.argument("ref")
 @click.argument("name_version", metavar="NAME:VERSION")
 @click.option("--cid", default=None, help="The image's IPFS CID, if it has one.")
-@click.option("--attestation", "attestations", multiple=True, metavar="DIGEST", help="An attestation's digest (repeatable).")
+@click.option(
+    "--attestation", "attestations", multiple=True, metavar="DIGEST", help="An attestation's digest (repeatable)."
+)
 @log_option
 @json_option
 @click.pass_obj
 def publish(
-    out: Output, ref: str, name_version: str, cid: str | None, attestations: tuple[str, ...], origin: str | None, as_json: bool
+    out: Output,
+    ref: str,
+    name_version: str,
+    cid: str | None,
+    attestations: tuple[str, ...],
+    origin: str | None,
+    as_json: bool,
 ) -> None:
     """Record image REF as NAME:VERSION, permanently, in the release log."""
     name, version = split_ref(name_version)
@@ -93,7 +101,10 @@ def publish(
             f"(log {log.origin}, record {result.logged.index}, tree size {result.head.size})"
         )
     else:
-        click.echo(f"{release.ref} is already published as {release.manifest_digest} (record {result.logged.index}); nothing to do")
+        click.echo(
+            f"{release.ref} is already published as {release.manifest_digest} "
+            f"(record {result.logged.index}); nothing to do"
+        )
 
 
 @cli.command("log")
@@ -113,7 +124,9 @@ def log_history(name: str, origin: str | None, as_json: bool) -> None:
     rows = [("VERSION", "DIGEST", "CID", "PUBLISHED", "SIGNER", "RECORD")]
     for proven in releases:
         r = proven.logged.release
-        rows.append((r.version, _short(r.manifest_digest), r.cid or "-", r.published, r.signer, str(proven.logged.index)))
+        rows.append(
+            (r.version, _short(r.manifest_digest), r.cid or "-", r.published, r.signer, str(proven.logged.index))
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -235,7 +248,13 @@ def log_verify(origin: str | None, as_json: bool) -> None:
     report = ReleaseLog(origin=origin).audit()
     if as_json:
         emit_json(
-            {"origin": report.origin, "size": report.size, "root_hash": _b64(report.root), "names": report.names, "ok": True}
+            {
+                "origin": report.origin,
+                "size": report.size,
+                "root_hash": _b64(report.root),
+                "names": report.names,
+                "ok": True,
+            }
         )
     else:
         click.echo(f"log {report.origin}: {report.size} records verified, root {_b64(report.root)}")
