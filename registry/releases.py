@@ -18,6 +18,8 @@ Files, under ``VIAL_HOME``::
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import os
@@ -200,6 +202,25 @@ class ProvenRelease:
     logged: LoggedRelease
     proof: tuple[bytes, ...]
     head: Head
+
+
+def verify_release_bundle(bundle: Any, verifier_key: str) -> ProvenRelease:
+    """Check a release proof offline: ``bundle`` is what ``vial show --json`` prints (the release,
+    its record index, its inclusion proof and the signed checkpoint note); ``verifier_key`` is the
+    log's key (``vial log-key``). Needs neither the log nor the store."""
+    try:
+        raw = canonical_json(bundle["release"])
+        index = int(bundle["index"])
+        proof = [base64.b64decode(h, validate=True) for h in bundle["inclusion_proof"]]
+        note_bytes = str(bundle["checkpoint"]["note"]).encode()
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        raise IntegrityError(f"release proof: malformed ({type(exc).__name__}: {exc})") from None
+    verifier = Verifier.from_key(verifier_key)
+    checkpoint, note = open_checkpoint(note_bytes, [verifier])
+    release = Release.from_bytes(raw, "release proof")
+    leaf = tlog.leaf_hash(raw)
+    tlog.verify_inclusion(index, checkpoint.size, leaf, proof, checkpoint.root)
+    return ProvenRelease(LoggedRelease(index, release, leaf), tuple(proof), Head(checkpoint, note, note_bytes))
 
 
 @dataclass(frozen=True)

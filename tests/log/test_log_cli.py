@@ -168,3 +168,26 @@ def test_diff_packages_files_env_and_cmd(vial_home: Path, store: Store, image: M
     assert data["debian"] == [] and data["b"]["build_record"] is False
     assert "no build record for" in data["notes"][0]
     assert any(c["field"] == "cmd" for c in data["config"])
+
+
+def test_release_proof_verifies_offline(
+    tmp_path: Path, vial_home: Path, store: Store, image: MakeImage, monkeypatch: Any
+) -> None:
+    for version in ("1", "2", "3"):
+        _vial("publish", image(version.encode()).digest, f"demo:{version}")
+    key = _vial("log-key").output.strip()
+    bundle = tmp_path / "demo-2.json"
+    bundle.write_text(_vial("show", "demo:2", "--json").output)
+    # Anyone with the bundle and the key can check it: no store, no log, no trusted checkpoint.
+    monkeypatch.setenv("VIAL_HOME", str(tmp_path / "elsewhere"))
+    result = _vial("verify-release", str(bundle), "--key", key)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("verified: demo:2 sha256:") and "is record 1 of 3" in result.output
+    data = json.loads(bundle.read_text())
+    data["release"]["manifest_digest"] = "sha256:" + "0" * 64
+    bundle.write_text(json.dumps(data))
+    forged = _vial("verify-release", str(bundle), "--key", key)
+    assert forged.exit_code == 1 and "root hash does not match" in forged.output
+    other_key = "vial.local/releases+00000000+" + key.rsplit("+", 1)[1]
+    assert "key hash does not match" in _vial("verify-release", str(bundle), "--key", other_key).output
+    assert not (tmp_path / "elsewhere").exists()

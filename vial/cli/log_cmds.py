@@ -1,9 +1,10 @@
-"""``vial publish``, ``vial log``, ``vial show``, ``vial diff``, ``vial log-key``, ``vial log-verify``:
+"""``vial publish``, ``log``, ``show``, ``diff``, ``verify-release``, ``log-key``, ``log-verify``:
 permanent versions recorded in a signed, append-only transparency log."""
 
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import click
@@ -18,6 +19,7 @@ from vial.registry.releases import (
     ReleaseLog,
     check_release_name,
     split_ref,
+    verify_release_bundle,
 )
 from vial.registry.store import Store
 from vial.registry.versiondiff import VersionDiff, diff_images, load_side
@@ -225,6 +227,27 @@ def diff(a: str, b: str, origin: str | None, as_json: bool) -> None:
         emit_json(result.to_json())
     else:
         _print_diff(result)
+
+
+@cli.command("verify-release")
+@click.argument("bundle", type=click.File("r"))
+@click.option("--key", "verifier_key", required=True, metavar="VKEY", help="The log's verifier key (vial log-key).")
+@json_option
+def verify_release(bundle: Any, verifier_key: str, as_json: bool) -> None:
+    """Check offline that BUNDLE (what `vial show --json` printed; - for stdin) is in the log signed by VKEY."""
+    try:
+        data = json.load(bundle)
+    except ValueError as exc:
+        raise VialError(f"{bundle.name}: not JSON ({exc})") from None
+    proven = verify_release_bundle(data, verifier_key)
+    release = proven.logged.release
+    if as_json:
+        emit_json({**_proven_json(proven), "checkpoint": _head_json(proven.head)})
+    else:
+        click.echo(
+            f"verified: {release.ref} {release.manifest_digest} is record {proven.logged.index} of "
+            f"{proven.head.size} in log {proven.head.checkpoint.origin}, signed by {', '.join(proven.head.signers)}"
+        )
 
 
 @cli.command("log-key")
