@@ -237,6 +237,7 @@ class AuditReport:
     root: bytes
     releases: int
     names: dict[str, int] = field(default_factory=dict)
+    trusted_before: int | None = None  # size of the checkpoint this client trusted before (None: first use)
 
 
 # -- what this client trusts -------------------------------------------------------------------
@@ -353,10 +354,13 @@ class ReleaseLog:
         checkpoint, note = open_checkpoint(raw, [verifier], self.origin)
         return Head(checkpoint, note, raw)
 
-    def _check_trust(self, head: Head, verifier: Verifier | None, update: bool) -> None:
-        """Refuse ``head`` unless it extends the checkpoint this client trusts; then trust it."""
+    def _check_trust(self, head: Head, verifier: Verifier | None, update: bool) -> int | None:
+        """Refuse ``head`` unless it extends the checkpoint this client trusts; then trust it.
+
+        Returns the size of the checkpoint trusted before (None if this client had none)."""
         with self.trust.lock():
             trusted = self.trust.get(self.origin)
+            before: int | None = None
             if trusted is not None:
                 if verifier is None or trusted.verifier_key != verifier.to_key():
                     shown = verifier.to_key() if verifier else "no key"
@@ -364,6 +368,7 @@ class ReleaseLog:
                         f"log {self.origin} is signed by {shown}, but this client trusts {trusted.verifier_key}"
                     )
                 old, _ = open_checkpoint(trusted.checkpoint, [verifier], self.origin)
+                before = old.size
                 if head.size < old.size:
                     # Either the log went back (refuse), or ``head`` was read just before another
                     # process on this client advanced the log and trusted the newer checkpoint:
@@ -374,12 +379,13 @@ class ReleaseLog:
                             f"{old.size} (rollback or truncation)"
                         )
                     self._prove_consistent(head.size, head.checkpoint.root, old.size, old.root)
-                    return
+                    return old.size
                 self._prove_consistent(old.size, old.root, head.size, head.checkpoint.root)
                 if head.size == old.size:
-                    return
+                    return old.size
             if update and head.note is not None and verifier is not None:
                 self.trust.put(self.origin, verifier, head.raw)
+            return before
 
     def _prove_consistent(self, old_size: int, old_root: bytes, new_size: int, new_root: bytes) -> None:
         try:
@@ -392,13 +398,15 @@ class ReleaseLog:
 
     def head(self) -> Head:
         """The log's current checkpoint, verified, and checked against (then recorded as) the trusted one."""
+        return self._head()[0]
+
+    def _head(self) -> tuple[Head, int | None]:
         verifier = self.verifier()
         if verifier is None and self.storage.read_checkpoint() is not None:
             # A first publish wrote key, verifier and checkpoint (in that order) since we looked.
             verifier = self.verifier()
         head = self._read_head(verifier)
-        self._check_trust(head, verifier, update=True)
-        return head
+        return head, self._check_trust(head, verifier, update=True)
 
     def releases(self, head: Head, start: int = 0, name: str | None = None) -> Iterator[LoggedRelease]:
         """The records of the first ``head.size`` in order (only those of ``name``, if given)."""
@@ -442,7 +450,7 @@ class ReleaseLog:
 
     def audit(self) -> AuditReport:
         """Rehash the whole log: every record and every stored hash must match the signed root."""
-        head = self.head()
+        head, trusted_before = self._head()
         stored: list[bytes] = []
         names: dict[str, int] = {}
         seen: set[tuple[str, str]] = set()
@@ -462,7 +470,7 @@ class ReleaseLog:
         if on_disk != stored:
             bad = next(i for i, (a, b) in enumerate(zip(on_disk, stored, strict=True)) if a != b)
             raise IntegrityError(f"log {self.origin}: stored hash {bad} does not match the records")
-        return AuditReport(self.origin, head.size, head.checkpoint.root, len(leaves), names)
+        return AuditReport(self.origin, head.size, head.checkpoint.root, len(leaves), names, trusted_before)
 
     # -- writing ---------------------------------------------------------------------------------
 

@@ -97,7 +97,9 @@ def test_publish_log_show_and_verify(vial_home: Path, store: Store, image: MakeI
         "origin": "vial.local/releases",
         "root_hash": history["checkpoint"]["root_hash"],
         "size": 2,
+        "trusted_before": 2,
     }
+    assert "consistent with the checkpoint trusted before (size 2)" in _vial("log-verify").output
 
 
 def test_errors_are_one_line(vial_home: Path, store: Store, image: MakeImage) -> None:

@@ -276,11 +276,17 @@ def log_verify(origin: str | None, as_json: bool) -> None:
                 "size": report.size,
                 "root_hash": _b64(report.root),
                 "names": report.names,
+                "trusted_before": report.trusted_before,
                 "ok": True,
             }
         )
     else:
-        click.echo(f"log {report.origin}: {report.size} records verified, root {_b64(report.root)}")
+        trust = (
+            "first use: checkpoint now trusted"
+            if report.trusted_before is None
+            else f"consistent with the checkpoint trusted before (size {report.trusted_before})"
+        )
+        click.echo(f"log {report.origin}: {report.size} records verified, root {_b64(report.root)}; {trust}")
 
 
 if __name__ == "__main__":  # ``python -m vial.cli.log_cmds``: these commands alone
