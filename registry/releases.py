@@ -40,7 +40,7 @@ from vial.digest import check_digest, is_digest
 from vial.errors import IntegrityError, NotFoundError, VialError
 from vial.fsutil import atomic_write_bytes
 from vial.home import default_home
-from vial.oci import canonical_json
+from vial.oci import Manifest, canonical_json
 
 RELEASE_SCHEMA = "https://vial.dev/release/v1"
 DEFAULT_ORIGIN = "vial.local/releases"
@@ -202,6 +202,22 @@ class ProvenRelease:
     logged: LoggedRelease
     proof: tuple[bytes, ...]
     head: Head
+
+
+def referrer_digests(store: Store, digest: str) -> list[str]:
+    """The manifests in the store's index whose ``subject`` is ``digest`` and that declare an
+    ``artifactType`` (OCI 1.1 referrers: signatures, attestations), sorted by digest."""
+    found = set()
+    for entry in store.index().manifests:
+        if not entry.artifact_type or entry.digest == digest or not store.has_blob(entry.digest):
+            continue
+        try:
+            manifest = Manifest.from_bytes(store.read_blob(entry.digest, f"referrer {entry.digest}"))
+        except IntegrityError:
+            continue  # not an image manifest: not a referrer vial records
+        if manifest.subject is not None and manifest.subject.digest == digest:
+            found.add(entry.digest)
+    return sorted(found)
 
 
 def verify_release_bundle(bundle: Any, verifier_key: str) -> ProvenRelease:
@@ -488,14 +504,20 @@ class ReleaseLog:
         *,
         cid: str | None = None,
         attestations: Sequence[str] = (),
+        discover_attestations: bool = True,
         now: str | None = None,
     ) -> PublishResult:
-        """Record ``ref`` (resolved in ``store``) as ``name:version``; idempotent for the same content."""
+        """Record ``ref`` (resolved in ``store``) as ``name:version``; idempotent for the same content.
+
+        The release lists ``attestations`` and, unless ``discover_attestations`` is false, every
+        attestation the store holds for the image (its OCI referrers), by manifest digest."""
         check_release_name(name)
         check_version(version)
         for digest in attestations:
             check_digest(digest, "attestation")
         descriptor = store.resolve(ref)
+        found = referrer_digests(store, descriptor.digest) if discover_attestations else []
+        attestations = sorted({*attestations, *found})
         try:
             with self._locked():
                 signer = self._signer_or_create()

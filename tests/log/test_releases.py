@@ -203,3 +203,30 @@ def test_new_client_trusts_on_first_use_then_follows(
     shutil.copytree(log.storage.directory, client.storage.directory)
     assert client.show("demo", "5").head.size == 5  # consistent extension: accepted, remembered
     assert '"checkpoint": "vial.local/releases\\n5\\n' in client.trust.path(client.origin).read_text()
+
+
+def test_publish_records_the_images_attestations(vial_home: Path, store: Store, image: MakeImage) -> None:
+    from vial.fsutil import atomic_write_bytes
+    from vial.oci import MEDIA_TYPE_EMPTY, MEDIA_TYPE_MANIFEST, Index, Manifest
+
+    target, other = image(b"attested"), image(b"other")
+    bundle_type = "application/vnd.dev.sigstore.bundle.v0.3+json"
+    referrers = []
+    for subject, payload in ((target, b"bundle-1"), (target, b"bundle-2"), (other, b"bundle-3")):
+        manifest = Manifest(
+            config=Descriptor(MEDIA_TYPE_EMPTY, store.put_bytes(b"{}"), 2),
+            layers=(Descriptor(bundle_type, store.put_bytes(payload), len(payload)),),
+            subject=Descriptor(MEDIA_TYPE_MANIFEST, subject.digest, subject.size),
+            artifact_type=bundle_type,
+        )
+        raw = manifest.to_bytes()
+        referrers.append(Descriptor(MEDIA_TYPE_MANIFEST, store.put_bytes(raw), len(raw), artifact_type=bundle_type))
+    # Listed unnamed in index.json, as vial.attest stores them.
+    atomic_write_bytes(store.root / "index.json", Index((*store.index().manifests, *referrers)).to_bytes())
+    log = ReleaseLog(vial_home)
+    explicit = "sha256:" + "e" * 64
+    log.publish(store, target.digest, "demo", "1", attestations=[explicit])
+    recorded = log.show("demo", "1").logged.release.attestations
+    assert recorded == tuple(sorted([referrers[0].digest, referrers[1].digest, explicit]))
+    log.publish(store, other.digest, "demo", "2", discover_attestations=False)
+    assert log.show("demo", "2").logged.release.attestations == ()

@@ -69,8 +69,13 @@ def _short(digest: str) -> str:
 @click.argument("name_version", metavar="NAME:VERSION")
 @click.option("--cid", default=None, help="The image's IPFS CID, if it has one.")
 @click.option(
-    "--attestation", "attestations", multiple=True, metavar="DIGEST", help="An attestation's digest (repeatable)."
+    "--attestation",
+    "attestations",
+    multiple=True,
+    metavar="DIGEST",
+    help="An attestation's digest (repeatable); the image's attestations in the store are recorded anyway.",
 )
+@click.option("--no-discover", is_flag=True, help="Record only --attestation digests, not the image's store referrers.")
 @log_option
 @json_option
 @click.pass_obj
@@ -80,13 +85,19 @@ def publish(
     name_version: str,
     cid: str | None,
     attestations: tuple[str, ...],
+    no_discover: bool,
     origin: str | None,
     as_json: bool,
 ) -> None:
-    """Record image REF as NAME:VERSION, permanently, in the release log."""
+    """Record image REF as NAME:VERSION, permanently, in the release log.
+
+    The release names the image's manifest digest, its CID (--cid), its attestations (OCI referrers
+    in the store, plus --attestation), the release of NAME before it, and the time."""
     name, version = split_ref(name_version)
     log = ReleaseLog(origin=origin)
-    result = log.publish(Store(), ref, name, version, cid=cid, attestations=attestations)
+    result = log.publish(
+        Store(), ref, name, version, cid=cid, attestations=attestations, discover_attestations=not no_discover
+    )
     release = result.logged.release
     if as_json:
         emit_json(
