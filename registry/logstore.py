@@ -31,6 +31,7 @@ from vial.fsutil import atomic_write_bytes, clean_temporaries, fsync_dir
 
 OFFSET_SIZE = 8
 MAX_RECORD_SIZE = 1 << 20
+READ_CHUNK = 1 << 20
 
 
 class LogStorage:
@@ -130,23 +131,36 @@ class LogStorage:
         return data[:-1]
 
     def records(self, size: int, start: int = 0) -> Iterator[tuple[int, bytes]]:
-        """Records ``start`` to ``size - 1`` in order, read sequentially."""
+        """Records ``start`` to ``size - 1`` in order, read sequentially in chunks (memory stays flat)."""
         if size <= start:
             return
         end = self._end_offset(size - 1)
         offset = self._end_offset(start - 1)
+        index, pending = start, b""
         try:
-            with open(self.records_path, "rb") as handle:
-                handle.seek(offset)
-                blob = handle.read(end - offset)
+            handle = open(self.records_path, "rb")  # noqa: SIM115 - closed below, also if the caller stops early
         except FileNotFoundError:
             raise IntegrityError(f"log {self.directory}: records file is missing") from None
-        if len(blob) != end - offset:
-            raise IntegrityError(f"log {self.directory}: records file is truncated")
-        lines = blob.split(b"\n")
-        if lines[-1] != b"" or len(lines) - 1 != size - start:
+        try:
+            handle.seek(offset)
+            while offset < end:
+                chunk = handle.read(min(READ_CHUNK, end - offset))
+                if not chunk:
+                    raise IntegrityError(f"log {self.directory}: records file is truncated")
+                offset += len(chunk)
+                lines = (pending + chunk).split(b"\n")
+                pending = lines.pop()
+                if len(pending) > MAX_RECORD_SIZE:
+                    raise IntegrityError(f"log {self.directory}: record {index} is too long")
+                for line in lines:
+                    if index >= size:
+                        raise IntegrityError(f"log {self.directory}: records file does not match its index")
+                    yield index, line
+                    index += 1
+        finally:
+            handle.close()
+        if pending or index != size:
             raise IntegrityError(f"log {self.directory}: records file does not match its index")
-        yield from enumerate(lines[:-1], start)
 
     # -- writing (caller holds ``self.lock``) ------------------------------------------------------
 

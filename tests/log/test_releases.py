@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from vial.registry import tlog
+from vial.registry import logstore, tlog
 from vial.registry.note import NoteError, Verifier
 from vial.registry.releases import LogConsistencyError, ReleaseConflictError, ReleaseLog
 from vial.registry.store import Store
@@ -77,7 +77,9 @@ def test_key_is_private_and_in_note_format(vial_home: Path, store: Store, image:
     assert log.storage.read_verifier() == verifier.to_key()
 
 
-def test_history_lists_every_version_with_proofs(vial_home: Path, store: Store, image: MakeImage) -> None:
+def test_history_lists_every_version_with_proofs(
+    vial_home: Path, store: Store, image: MakeImage, monkeypatch: pytest.MonkeyPatch
+) -> None:
     log = ReleaseLog(vial_home)
     digests = _publish(log, store, image, "demo", ["1", "2", "3"])
     _publish(log, store, image, "other", ["1"])
@@ -86,6 +88,10 @@ def test_history_lists_every_version_with_proofs(vial_home: Path, store: Store, 
     assert [p.logged.release.manifest_digest for p in releases] == digests
     assert all(p.head is head for p in releases)
     assert log.audit().names == {"demo": 3, "other": 1}
+    # Records are read in chunks: any chunk size gives the same records.
+    monkeypatch.setattr(logstore, "READ_CHUNK", 7)
+    assert [r.release.version for r in log.releases(head, name="demo")] == ["1", "2", "3"]
+    assert log.audit().size == 4
 
 
 def test_forged_record_is_detected(vial_home: Path, store: Store, image: MakeImage) -> None:
