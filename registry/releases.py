@@ -347,6 +347,25 @@ class ReleaseLog:
                 f"log {self.origin}: another publisher has held the lock for {LOCK_TIMEOUT:.0f} s"
             ) from None
 
+    def trust_key(self, verifier_key: str) -> Verifier:
+        """Pin the log's verifier key before first use (instead of trusting the key the log names).
+
+        Refused if this client already trusts another key for the log."""
+        verifier = Verifier.from_key(verifier_key)
+        if verifier.name != self.origin:
+            raise VialError(f"verifier key {verifier.name}+{verifier.key_hash:08x} is not a key of log {self.origin}")
+        with self.trust.lock():
+            trusted = self.trust.get(self.origin)
+            if trusted is not None:
+                if trusted.verifier_key != verifier.to_key():
+                    raise LogConsistencyError(
+                        f"this client already trusts {trusted.verifier_key} for log {self.origin} "
+                        f"(remove {self.trust.path(self.origin)} to change it)"
+                    )
+                return verifier
+            self.trust.put(self.origin, verifier, b"")
+        return verifier
+
     def verifier(self) -> Verifier | None:
         """The key this client checks the log against: the one it trusted before, else its own
         key, else the key the log names (trust on first use)."""
@@ -383,6 +402,10 @@ class ReleaseLog:
                     raise LogConsistencyError(
                         f"log {self.origin} is signed by {shown}, but this client trusts {trusted.verifier_key}"
                     )
+                if not trusted.checkpoint:  # a key pinned by ``trust_key``, no checkpoint seen yet
+                    if update and head.note is not None:
+                        self.trust.put(self.origin, verifier, head.raw)
+                    return None
                 old, _ = open_checkpoint(trusted.checkpoint, [verifier], self.origin)
                 before = old.size
                 if head.size < old.size:

@@ -90,6 +90,7 @@ def test_publish_log_show_and_verify(vial_home: Path, store: Store, image: MakeI
 
     key = _vial("log-key").output.strip()
     assert key.startswith("vial.local/releases+") and key.count("+") >= 2
+    assert _vial("log-trust", key).output == f"log vial.local/releases: trusting {key}\n"
     assert json.loads(_vial("log-key", "--json").output)["verifier_key"] == key
     assert json.loads(_vial("log-verify", "--json").output) == {
         "names": {"demo": 2},

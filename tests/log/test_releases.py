@@ -16,7 +16,7 @@ from vial.registry.note import NoteError, Verifier
 from vial.registry.releases import LogConsistencyError, ReleaseConflictError, ReleaseLog
 from vial.registry.store import Store
 
-from vial.errors import IntegrityError
+from vial.errors import IntegrityError, VialError
 from vial.oci import Descriptor
 
 MakeImage = Callable[..., Descriptor]
@@ -236,3 +236,29 @@ def test_publish_records_the_images_attestations(vial_home: Path, store: Store, 
     assert recorded == tuple(sorted([referrers[0].digest, referrers[1].digest, explicit]))
     log.publish(store, other.digest, "demo", "2", discover_attestations=False)
     assert log.show("demo", "2").logged.release.attestations == ()
+
+
+def test_pinned_key_is_required_from_the_first_read(
+    tmp_path: Path, vial_home: Path, store: Store, image: MakeImage, image_in: Any
+) -> None:
+    log = ReleaseLog(vial_home)
+    log.publish(store, image(b"real").digest, "demo", "1")
+    real_key = log.ensure_key().to_key()
+    impostor_home = tmp_path / "impostor"
+    impostor_store = Store(impostor_home)
+    impostor = ReleaseLog(impostor_home)
+    impostor.publish(impostor_store, image_in(impostor_store, b"fake").digest, "demo", "1")
+    # A new client pins the real key, then is handed the impostor's log: refused at first read.
+    client = ReleaseLog(tmp_path / "client")
+    client.trust_key(real_key)
+    shutil.copytree(impostor.storage.directory, client.storage.directory)
+    with pytest.raises(NoteError, match="not signed by a trusted key"):
+        client.show("demo", "1")
+    shutil.rmtree(client.storage.directory)
+    shutil.copytree(log.storage.directory, client.storage.directory)
+    assert client.show("demo", "1").head.size == 1
+    assert json.loads(client.trust.path(client.origin).read_text())["checkpoint"].startswith("vial.local/releases\n1\n")
+    with pytest.raises(LogConsistencyError, match="already trusts"):
+        client.trust_key(impostor.ensure_key().to_key())
+    with pytest.raises(VialError, match="is not a key of log"):
+        ReleaseLog(tmp_path / "client", origin="example.org/other").trust_key(real_key)

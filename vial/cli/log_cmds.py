@@ -1,4 +1,4 @@
-"""``vial publish``, ``log``, ``show``, ``diff``, ``verify-release``, ``log-key``, ``log-verify``:
+"""``vial publish``, ``log``, ``show``, ``diff``, ``verify-release``, ``log-key``, ``log-trust``, ``log-verify``:
 permanent versions recorded in a signed, append-only transparency log."""
 
 from __future__ import annotations
@@ -259,6 +259,16 @@ def verify_release(bundle: Any, verifier_key: str, as_json: bool) -> None:
             f"verified: {release.ref} {release.manifest_digest} is record {proven.logged.index} of "
             f"{proven.head.size} in log {proven.head.checkpoint.origin}, signed by {', '.join(proven.head.signers)}"
         )
+
+
+@cli.command("log-trust")
+@click.argument("verifier_key", metavar="VKEY")
+@log_option
+def log_trust(verifier_key: str, origin: str | None) -> None:
+    """Trust VKEY (from the log's owner, `vial log-key`) for the log, before first reading it."""
+    log = ReleaseLog(origin=origin)
+    verifier = log.trust_key(verifier_key)
+    click.echo(f"log {log.origin}: trusting {verifier.to_key()}")
 
 
 @cli.command("log-key")
