@@ -20,4 +20,13 @@ COMMAND_MODULES: dict[str, str] = {
     "attestations": "attest_cmds",
     "provenance": "attest_cmds",
     "sbom": "attest_cmds",
+    # log_cmds: permanent versions in an append-only, verifiable log
+    "publish": "log_cmds",
+    "log": "log_cmds",
+    "show": "log_cmds",
+    "diff": "log_cmds",
+    "verify-release": "log_cmds",
+    "log-key": "log_cmds",
+    "log-trust": "log_cmds",
+    "log-verify": "log_cmds",
 }
