@@ -20,4 +20,7 @@ COMMAND_MODULES: dict[str, str] = {
     "attestations": "attest_cmds",
     "provenance": "attest_cmds",
     "sbom": "attest_cmds",
+    # dist_cmds: OCI registries
+    "push": "dist_cmds",
+    "pull": "dist_cmds",
 }
