@@ -187,7 +187,9 @@ class RegistryClient:
             else:
                 body = _read_chunks(source, size)
                 length_header = str(size)
-            with self._send("PUT", location, what, ok=(201,), params={"digest": digest},
+            # merge, not replace: the Location's own query (e.g. docker-registry's _state) must stay
+            url = str(httpx.URL(location).copy_merge_params({"digest": digest}))
+            with self._send("PUT", url, what, ok=(201,),
                             headers={"Content-Type": "application/octet-stream", "Content-Length": length_header},
                             content=body) as response:
                 stored = response.headers.get("Docker-Content-Digest")
