@@ -16,12 +16,12 @@ from typing import BinaryIO
 from urllib.parse import urljoin
 
 import httpx
+from vial.registry.auth import AuthError, Credentials, RegistryAuth, find_credentials
+from vial.registry.reference import RegistryRef
 
 from vial.digest import CHUNK_SIZE, hex_of, sha256_bytes
 from vial.errors import IntegrityError, NotFoundError, ServiceError
 from vial.oci import MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST, Descriptor, Index
-from vial.registry.auth import AuthError, Credentials, RegistryAuth, find_credentials
-from vial.registry.reference import RegistryRef
 
 MEDIA_TYPE_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 MEDIA_TYPE_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -123,7 +123,8 @@ class RegistryClient:
         if status == 404 and not_found:
             raise RegistryNotFound(line)
         if status in (401, 403):
-            hint = "" if self._auth.credentials else "; no credentials found (set VIAL_REGISTRY_USERNAME/VIAL_REGISTRY_PASSWORD or docker login)"
+            hint = "" if self._auth.credentials else (
+                "; no credentials found (set VIAL_REGISTRY_USERNAME and VIAL_REGISTRY_PASSWORD, or docker login)")
             raise AuthError(line + hint)
         raise RegistryError(line)
 

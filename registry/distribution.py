@@ -22,9 +22,6 @@ from typing import Literal
 
 from vial.attest.bundle import BUNDLE_V03
 from vial.attest.referrers import list_referrers
-from vial.digest import hex_of
-from vial.errors import IntegrityError, VialError
-from vial.oci import MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST, Descriptor, ImageConfig, Manifest
 from vial.registry.client import (
     MEDIA_TYPE_DOCKER_LIST,
     MEDIA_TYPE_DOCKER_MANIFEST,
@@ -32,6 +29,10 @@ from vial.registry.client import (
 )
 from vial.registry.reference import RegistryRef
 from vial.registry.store import MAX_JSON_BLOB, BlobWriter, Store
+
+from vial.digest import hex_of
+from vial.errors import IntegrityError, VialError
+from vial.oci import MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST, Descriptor, ImageConfig, Manifest
 
 Log = Callable[[str], None]
 ReferrersMode = Literal["api", "tag", "none"]
