@@ -222,7 +222,7 @@ def pull(
             staged.add_bytes(manifest.config.digest, config_raw, "config")
             for layer in manifest.layers:
                 staged.download(client, layer, "layer")
-                log(f"verified layer {layer.digest} ({layer.size} bytes)")
+                log(f"checked layer {layer.digest} ({layer.size} bytes)")
             referrers: list[Descriptor] = []
             mode: ReferrersMode = "none"
             if attestations:
@@ -292,5 +292,5 @@ def _stage_referrers(client: RegistryClient, staged: _Staged, subject: str,
             staged.download(client, descriptor, "attestation blob")
         staged.add_bytes(digest, raw, "referrer")
         found.append(_referrer_descriptor(digest, len(raw), manifest))
-        log(f"verified attestation {manifest.annotations.get('dev.sigstore.bundle.predicateType', '')} ({digest})")
+        log(f"checked attestation {manifest.annotations.get('dev.sigstore.bundle.predicateType', '')} ({digest})")
     return found, mode
