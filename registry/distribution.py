@@ -50,6 +50,7 @@ class PushResult:
     skipped: int  # blobs the registry already had
     referrers: tuple[str, ...]  # attestation manifests pushed
     referrers_mode: ReferrersMode
+    mounted: int = 0  # blobs mounted from another repository (mount_from)
 
 
 @dataclass(frozen=True)
@@ -78,21 +79,26 @@ def push(
     insecure: bool | None = None,
     attestations: bool = True,
     chunk_size: int | None = None,
+    mount_from: str | None = None,
     client: RegistryClient | None = None,
     log: Log = _quiet,
 ) -> PushResult:
-    """Push the image ``ref`` of ``store`` (and its attestations) to ``target``."""
+    """Push the image ``ref`` of ``store`` (and its attestations) to ``target``.
+
+    ``mount_from``: another repository of the same registry that may hold the blobs already; they are
+    mounted from there (no upload) where the registry allows it.
+    """
     image = store.image(ref)
     if target.digest and target.digest != image.digest:
         raise DistributionError(f"{target}: the digest given is not that of {ref} ({image.digest})")
     referrers = list_referrers(store, image.digest) if attestations else []
     owned = client is None
     client = client or RegistryClient(target, insecure=insecure)
-    counts = {"uploaded": 0, "skipped": 0}
+    counts = {"uploaded": 0, "skipped": 0, "mounted": 0}
     try:
         client.ping()
         for descriptor in [image.manifest.config, *image.manifest.layers]:
-            _push_blob(store, client, descriptor, counts, chunk_size, log)
+            _push_blob(store, client, descriptor, counts, chunk_size, log, mount_from)
         raw = store.read_blob(image.digest, f"manifest {image.digest}")
         digest, _ = client.put_manifest(target.tag or image.digest, raw, image.descriptor.media_type)
         log(f"pushed manifest {digest}" + (f" as {target.tag}" if target.tag else ""))
@@ -100,7 +106,7 @@ def push(
         pushed: list[Descriptor] = []
         for referrer in referrers:
             for descriptor in [referrer.manifest.config, *referrer.manifest.layers]:
-                _push_blob(store, client, descriptor, counts, None, log)
+                _push_blob(store, client, descriptor, counts, None, log, mount_from)
             raw = store.read_blob(referrer.digest, f"referrer {referrer.digest}")
             _, subject = client.put_manifest(referrer.digest, raw, MEDIA_TYPE_MANIFEST)
             mode = "api" if subject == image.digest else "tag"
@@ -114,15 +120,19 @@ def push(
             client.close()
     return PushResult(
         target.with_digest(image.digest), image.digest, counts["uploaded"], counts["skipped"],
-        tuple(d.digest for d in pushed), mode,
+        tuple(d.digest for d in pushed), mode, counts["mounted"],
     )
 
 
 def _push_blob(store: Store, client: RegistryClient, descriptor: Descriptor, counts: dict[str, int],
-               chunk_size: int | None, log: Log) -> None:
+               chunk_size: int | None, log: Log, mount_from: str | None = None) -> None:
     existing = client.blob_size(descriptor.digest)
     if existing is not None and existing in (descriptor.size, -1):
         counts["skipped"] += 1
+        return
+    if mount_from and client.mount_blob(descriptor.digest, mount_from):
+        counts["mounted"] += 1
+        log(f"mounted {descriptor.digest} from {mount_from}")
         return
     if not store.has_blob(descriptor.digest):
         raise DistributionError(f"blob {descriptor.digest} is not in the store ({store.root}): cannot push it")

@@ -172,3 +172,11 @@ def test_reference_parts() -> None:
     assert ref.is_loopback and ref.reference == "sha256:" + "a" * 64
     assert not parse_reference("oci://ghcr.io/org/demo:1").is_loopback
     assert str(parse_reference("oci://ghcr.io/org/demo:1")) == "oci://ghcr.io/org/demo:1"
+
+
+def test_cross_repository_mount(registry: Registry, signed: SignedImage) -> None:
+    push(signed.store, "demo:1.0", parse_reference(registry.url("lab/mount-source", "1.0")))
+    result = push(signed.store, "demo:1.0", parse_reference(registry.url("lab/mount-target", "1.0")),
+                  mount_from="lab/mount-source")
+    assert result.mounted == 5 and result.uploaded == 0
+    assert set(tags(registry, "lab/mount-target")) == {"1.0", fallback_tag(signed.digest)}

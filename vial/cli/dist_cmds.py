@@ -19,10 +19,11 @@ insecure_option = click.option(
 @insecure_option
 @click.option("--no-attestations", is_flag=True, help="Push the image only, not its attestations.")
 @click.option("--chunk-size", type=click.IntRange(min=1), help="Upload blobs larger than this many bytes in chunks (PATCH).")
+@click.option("--mount-from", metavar="REPOSITORY", help="Mount blobs from this repository of the same registry when it has them.")
 @json_option
 @click.pass_obj
 def push(out: Output, ref: str, target: str, insecure: bool | None, no_attestations: bool, chunk_size: int | None,
-         as_json: bool) -> None:
+         mount_from: str | None, as_json: bool) -> None:
     """Push image REF and its attestations (as OCI referrers) to a registry; print where it is."""
     from vial.registry.distribution import push as push_image
     from vial.registry.reference import parse_reference
@@ -30,13 +31,13 @@ def push(out: Output, ref: str, target: str, insecure: bool | None, no_attestati
 
     destination = parse_reference(target)
     result = push_image(Store(), ref, destination, insecure=insecure, attestations=not no_attestations,
-                        chunk_size=chunk_size, log=out.status)
+                        chunk_size=chunk_size, mount_from=mount_from, log=out.status)
     if as_json:
         emit_json({"reference": str(result.target), "digest": result.digest, "uploaded": result.uploaded,
-                   "skipped": result.skipped, "referrers": list(result.referrers),
+                   "skipped": result.skipped, "mounted": result.mounted, "referrers": list(result.referrers),
                    "referrers_mode": result.referrers_mode})
     else:
-        out.status(f"pushed {result.uploaded} blobs ({result.skipped} already there), "
+        out.status(f"pushed {result.uploaded} blobs ({result.skipped} already there, {result.mounted} mounted), "
                    f"{len(result.referrers)} attestations")
         click.echo(str(result.target))
 
