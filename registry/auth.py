@@ -84,9 +84,9 @@ def _entry_credentials(entry: dict[str, object], source: str) -> Credentials | N
         if not sep:
             raise AuthError(f"{source}: 'auth' is not base64 of user:password")
         return Credentials(user, password, source)
-    user, password = entry.get("username"), entry.get("password")
-    if isinstance(user, str) and isinstance(password, str):
-        return Credentials(user, password, source)
+    name, secret = entry.get("username"), entry.get("password")
+    if isinstance(name, str) and isinstance(secret, str):
+        return Credentials(name, secret, source)
     return None
 
 

@@ -30,7 +30,7 @@ from vial.registry.client import (
 from vial.registry.reference import RegistryRef
 from vial.registry.store import MAX_JSON_BLOB, BlobWriter, Store
 
-from vial.digest import hex_of
+from vial.digest import hex_of, sha256_bytes
 from vial.errors import IntegrityError, VialError
 from vial.oci import MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST, Descriptor, ImageConfig, Manifest
 
@@ -278,8 +278,6 @@ def _small_blob(client: RegistryClient, descriptor: Descriptor, what: str) -> by
             if len(data) > descriptor.size:
                 raise IntegrityError(f"{what} {descriptor.digest}: the registry sent more than the "
                                      f"{descriptor.size} bytes its descriptor gives")
-    from vial.digest import sha256_bytes
-
     if len(data) != descriptor.size or sha256_bytes(bytes(data)) != descriptor.digest:
         raise IntegrityError(f"{what} {descriptor.digest}: content has digest {sha256_bytes(bytes(data))} "
                              f"({len(data)} bytes)")

@@ -19,7 +19,7 @@ insecure_option = click.option(
 @insecure_option
 @click.option("--no-attestations", is_flag=True, help="Push the image only, not its attestations.")
 @click.option("--chunk-size", type=click.IntRange(min=1), help="Upload blobs larger than this many bytes in chunks (PATCH).")
-@click.option("--mount-from", metavar="REPOSITORY", help="Mount blobs from this repository of the same registry when it has them.")
+@click.option("--mount-from", metavar="REPOSITORY", help="Mount blobs from this repository of the same registry.")
 @json_option
 @click.pass_obj
 def push(out: Output, ref: str, target: str, insecure: bool | None, no_attestations: bool, chunk_size: int | None,
