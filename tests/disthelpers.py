@@ -60,6 +60,7 @@ class ProxyState:
     manifest_body: bytes | None = None  # serve this instead of any image manifest asked for
     fail_all: int | None = None  # answer every request with this status
     bearer: tuple[str, str] | None = None  # (user, password) the token service accepts
+    basic: tuple[str, str] | None = None  # (user, password) the registry itself accepts (Basic challenge)
     referrers_api: bool = False  # play a registry with the referrers API (kept in memory)
     referrers: dict[str, list[dict[str, object]]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
@@ -109,6 +110,12 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._reply(200, json.dumps({"token": "good-token"}).encode(), {"Content-Type": "application/json"})
             return
+        if state.basic:
+            expected = "Basic " + base64.b64encode(":".join(state.basic).encode()).decode()
+            if self.headers.get("Authorization") != expected:
+                self._reply(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+                            {"WWW-Authenticate": 'Basic realm="vial-test"', "Content-Type": "application/json"})
+                return
         if state.bearer and self.headers.get("Authorization") != "Bearer good-token":
             challenge = f'Bearer realm="http://{host}/token",service="{host}",scope="repository:x:pull,push"'
             self._reply(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',

@@ -130,6 +130,18 @@ def test_bearer_token_auth_with_env_and_docker_config(proxy: Proxy, signed: Sign
     assert "s3cret" not in wrong and "wrong" not in wrong.split("refused")[0]
 
 
+def test_basic_auth(proxy: Proxy, signed: SignedImage, tmp_path: Path) -> None:
+    proxy.state.basic = ("alice", "s3cret")
+    env = {"VIAL_REGISTRY_USERNAME": "alice", "VIAL_REGISTRY_PASSWORD": "s3cret"}
+    pushed = _cli(signed.store.root, "push", "demo:1.0", proxy.url("basic/demo", "1.0"), env=env)
+    assert pushed.exit_code == 0, pushed.stderr
+    pulled = _cli(tmp_path / "clean", "pull", proxy.url("basic/demo", "1.0"), env=env)
+    assert pulled.exit_code == 0 and pulled.stdout.strip() == signed.digest
+    anonymous = _one_error_line(_cli(tmp_path / "anon", "pull", proxy.url("basic/demo", "1.0"),
+                                     env={"VIAL_REGISTRY_USERNAME": "", "DOCKER_CONFIG": str(tmp_path / "none")}))
+    assert "401 Unauthorized" in anonymous and "no credentials found" in anonymous
+
+
 def test_credentials_lookup(tmp_path: Path) -> None:
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"auths": {"https://ghcr.io": {"auth": base64.b64encode(b"bob:tok").decode()},

@@ -73,6 +73,8 @@ def test_push_then_pull_into_a_clean_store(registry: Registry, signed: SignedIma
     # By tag: resolved to the digest, printed, named REPOSITORY:TAG.
     by_tag = vial(runner, clean, "pull", target)
     assert by_tag.stdout.strip() == signed.digest
+    again_json = json.loads(vial(runner, clean, "pull", target, "--json").stdout)
+    assert again_json["downloaded"] == 0 and again_json["present"] == 7
     assert Store(clean).resolve("lab/roundtrip:1.0").digest == signed.digest
 
 
@@ -180,3 +182,26 @@ def test_cross_repository_mount(registry: Registry, signed: SignedImage) -> None
                   mount_from="lab/mount-source")
     assert result.mounted == 5 and result.uploaded == 0
     assert set(tags(registry, "lab/mount-target")) == {"1.0", fallback_tag(signed.digest)}
+
+
+def test_push_and_pull_stream_large_layers(registry: Registry, tmp_path: Path) -> None:
+    """A 48 MiB layer goes up and comes down with Python's peak allocation far below its size."""
+    import tracemalloc
+
+    store = Store(tmp_path / "big")
+    signed = make_signed_image(store, tmp_path, "big:1.0", seed=b"big", layer_size=48 << 20)
+    target = parse_reference(registry.url("lab/big", "1.0"))
+    clean = Store(tmp_path / "clean")
+    tracemalloc.start()
+    try:
+        push(store, "big:1.0", target)
+        _, pushed_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        result = pull(clean, target)
+        _, pulled_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.digest == signed.digest
+    assert clean.verify_blob(signed.layers[0]) == 48 << 20
+    assert pushed_peak < 12 << 20, pushed_peak
+    assert pulled_peak < 12 << 20, pulled_peak
