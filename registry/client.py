@@ -105,13 +105,15 @@ class RegistryClient:
         except httpx.TransportError as exc:
             raise RegistryError(f"registry {self.ref.host} is unreachable over {self.scheme} "
                                 f"({type(exc).__name__}: {exc or 'no answer'})") from None
+        except httpx.HTTPError as exc:  # too many redirects, undecodable answer, ...
+            raise RegistryError(f"registry {self.ref.host}: {what}: {type(exc).__name__}: {exc}") from None
         try:
             if response.status_code not in ok:
                 self._raise(response, what, not_found)
             if not stream:
                 response.read()
             yield response
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:
             raise RegistryError(f"registry {self.ref.host}: {what}: transfer failed ({type(exc).__name__}: {exc})") from None
         finally:
             response.close()

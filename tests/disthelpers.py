@@ -57,6 +57,7 @@ class ProxyState:
     """What the proxy does to the next requests; tests set these fields."""
 
     corrupt_blob: str | None = None  # flip a byte in this blob's body
+    truncate_blob: str | None = None  # announce this blob's full length, send half of it, hang up
     manifest_body: bytes | None = None  # serve this instead of any image manifest asked for
     fail_all: int | None = None  # answer every request with this status
     bearer: tuple[str, str] | None = None  # (user, password) the token service accepts
@@ -132,6 +133,14 @@ class _Handler(BaseHTTPRequestHandler):
                 and not parts[-1].startswith("sha256-")):
             payload = state.manifest_body
             headers = {k: v for k, v in headers.items() if k.lower() != "docker-content-digest"}
+        if self.command == "GET" and state.truncate_blob and self.path.endswith(f"/blobs/{state.truncate_blob}"):
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
         if self.command == "GET" and state.corrupt_blob and self.path.endswith(f"/blobs/{state.corrupt_blob}") and payload:
             payload = bytes([payload[0] ^ 0xFF]) + payload[1:]
         if state.referrers_api and self.command == "PUT" and "/manifests/" in self.path and status == 201:

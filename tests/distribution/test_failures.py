@@ -53,6 +53,17 @@ def test_corrupted_blob_on_pull_writes_nothing(proxy: Proxy, signed: SignedImage
     assert list(store.tmp_dir.iterdir()) == []
 
 
+def test_connection_dropped_in_the_middle_of_a_layer(proxy: Proxy, signed: SignedImage, tmp_path: Path) -> None:
+    source = _pushed(signed, proxy, "tamper/dropped")
+    proxy.state.truncate_blob = signed.layers[0]
+    store = Store(tmp_path / "clean")
+    before = store_snapshot(store)
+    line = _one_error_line(_cli(store.root, "pull", source))
+    assert f"GET blob {signed.layers[0]}: transfer failed" in line
+    assert store_snapshot(store) == before
+    assert list(store.tmp_dir.iterdir()) == []
+
+
 def test_manifest_that_does_not_match_its_digest_is_refused(proxy: Proxy, signed: SignedImage, tmp_path: Path) -> None:
     source = _pushed(signed, proxy, "tamper/manifest")
     original = json.loads(signed.store.read_blob(signed.digest))
