@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,21 +24,20 @@ from disthelpers import REGISTRY_CONFIG, Proxy, ProxyServer, Registry, SignedIma
 from vial.registry.store import Store
 
 
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory, service_missing) -> Iterator[Registry]:  # type: ignore[no-untyped-def]
+def _serve_registry(base: Path, service_missing, extra_config: str = "") -> Iterator[Registry]:  # type: ignore[no-untyped-def]
+    """Run docker-registry on a free loopback port with its own config and storage under ``base``."""
     binary = shutil.which("docker-registry") or shutil.which("registry")
     if not binary:
         service_missing("docker-registry is not installed (run scripts/services.sh)")
-    base = tmp_path_factory.mktemp("registry")
     port = free_port()
     config = base / "config.yml"
-    config.write_text(REGISTRY_CONFIG.format(storage=base / "storage", port=port))
+    config.write_text(REGISTRY_CONFIG.format(storage=base / "storage", port=port) + extra_config)
     log = open(base / "registry.log", "wb")
     process = subprocess.Popen([str(binary), "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
     try:
         for _ in range(200):
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code in (200, 401):
                     break
             except httpx.TransportError:
                 pass
@@ -56,6 +56,30 @@ def registry(tmp_path_factory: pytest.TempPathFactory, service_missing) -> Itera
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory, service_missing) -> Iterator[Registry]:  # type: ignore[no-untyped-def]
+    """The registry most tests share (repositories differ per test)."""
+    yield from _serve_registry(tmp_path_factory.mktemp("registry"), service_missing)
+
+
+@pytest.fixture(scope="session")
+def auth_registry(tmp_path_factory: pytest.TempPathFactory, service_missing) -> Iterator[Registry]:  # type: ignore[no-untyped-def]
+    """A docker-registry that wants Basic auth (htpasswd, user alice, password s3cret)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt
+        hashed = crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))  # bcrypt, cost 4: fast
+    except (ImportError, AttributeError, ValueError) as exc:
+        pytest.skip(f"no bcrypt for an htpasswd file in this Python ({exc})")
+    if not hashed or not hashed.startswith("$2"):
+        pytest.skip("this libc's crypt() has no bcrypt for an htpasswd file")
+    base = tmp_path_factory.mktemp("auth-registry")
+    (base / "htpasswd").write_text(f"alice:{hashed}\n")
+    extra = f"auth:\n  htpasswd:\n    realm: vial-test\n    path: {base / 'htpasswd'}\n"
+    yield from _serve_registry(base, service_missing, extra)
 
 
 @pytest.fixture()

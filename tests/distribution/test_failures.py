@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -151,6 +152,30 @@ def test_basic_auth(proxy: Proxy, signed: SignedImage, tmp_path: Path) -> None:
     anonymous = _one_error_line(_cli(tmp_path / "anon", "pull", proxy.url("basic/demo", "1.0"),
                                      env={"VIAL_REGISTRY_USERNAME": "", "DOCKER_CONFIG": str(tmp_path / "none")}))
     assert "401 Unauthorized" in anonymous and "no credentials found" in anonymous
+
+
+def test_real_registry_with_htpasswd_auth(auth_registry: Registry, signed: SignedImage, tmp_path: Path,
+                                          skopeo: str) -> None:
+    """docker-registry itself asking for Basic auth: push with env credentials, pull with config.json."""
+    target = auth_registry.url("private/demo", "1.0")
+    anonymous = _one_error_line(_cli(signed.store.root, "push", "demo:1.0", target,
+                                     env={"VIAL_REGISTRY_USERNAME": "", "DOCKER_CONFIG": str(tmp_path / "none")}))
+    assert f"registry {auth_registry.host}: " in anonymous and "401 Unauthorized; no credentials found" in anonymous
+    env = {"VIAL_REGISTRY_USERNAME": "alice", "VIAL_REGISTRY_PASSWORD": "s3cret"}
+    pushed = _cli(signed.store.root, "push", "demo:1.0", target, env=env)
+    assert pushed.exit_code == 0, pushed.stderr
+    inspected = subprocess.run([skopeo, "inspect", "--tls-verify=false", "--creds", "alice:s3cret",
+                                f"docker://{auth_registry.host}/private/demo:1.0"], capture_output=True, text=True, timeout=60)
+    assert inspected.returncode == 0 and json.loads(inspected.stdout)["Digest"] == signed.digest, inspected.stderr
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "config.json").write_text(
+        json.dumps({"auths": {auth_registry.host: {"auth": base64.b64encode(b"alice:s3cret").decode()}}}))
+    pulled = _cli(tmp_path / "clean", "pull", target, "--json",
+                  env={"VIAL_REGISTRY_USERNAME": "", "DOCKER_CONFIG": str(tmp_path / "docker")})
+    assert pulled.exit_code == 0, pulled.stderr
+    assert json.loads(pulled.stdout)["digest"] == signed.digest and len(json.loads(pulled.stdout)["referrers"]) == 1
+    wrong = _one_error_line(_cli(tmp_path / "other", "pull", target, env={**env, "VIAL_REGISTRY_PASSWORD": "nope"}))
+    assert "401 Unauthorized" in wrong and "nope" not in wrong
 
 
 def test_credentials_lookup(tmp_path: Path) -> None:
