@@ -233,3 +233,31 @@ def store_snapshot(store: Store) -> tuple[set[str], bytes]:
 
 Runner = Callable[..., object]
 
+
+
+def make_busybox_image(store: Store, busybox: Path, name: str = "busybox:1.0") -> str:
+    """A runnable one-layer image: Debian's static busybox at /bin/busybox (zstd layer, fixed mtimes)."""
+    import io
+    import tarfile
+
+    import zstandard
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for directory in ("bin", "outputs", "tmp"):
+            info = tarfile.TarInfo(directory)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            archive.addfile(info)
+        info = tarfile.TarInfo("bin/busybox")
+        data = busybox.read_bytes()
+        info.size, info.mode = len(data), 0o755
+        archive.addfile(info, io.BytesIO(data))
+    tar = raw.getvalue()
+    layer = zstandard.ZstdCompressor(level=3).compress(tar)
+    diff_id = "sha256:" + __import__("hashlib").sha256(tar).hexdigest()
+    config = ImageConfig(diff_ids=(diff_id,), entrypoint=("/bin/busybox",), cmd=("true",)).to_bytes()
+    manifest = Manifest(Descriptor(MEDIA_TYPE_CONFIG, store.put_bytes(config), len(config)),
+                        (Descriptor(MEDIA_TYPE_LAYER_ZSTD, store.put_bytes(layer), len(layer)),))
+    descriptor = store.put_image(manifest)
+    store.tag(name, descriptor)
+    return descriptor.digest

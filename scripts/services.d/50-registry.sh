@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # An OCI registry on loopback (Debian's docker-registry, distribution 2.8: no referrers API, so vial
-# uses the referrers tag schema there) and skopeo, which the tests use to read what vial pushed.
+# uses the referrers tag schema there) and skopeo, which the tests use to read what vial pushed;
+# busybox-static gives the tests a runnable one-layer image to push, pull and run.
 # Started with its own config and storage under $VIAL_SERVICES_DIR/registry (not systemd), on
 # 127.0.0.1:$VIAL_REGISTRY_PORT (default 5055). Idempotent: a registry already answering is kept.
 # The tests start their own registry per session from the same binary; this one is for the demo
 # and for trying `vial push REF oci://127.0.0.1:5055/NAME:TAG` by hand.
 source "$(dirname "$0")/lib.sh"
-apt_install docker-registry skopeo || exit 1
+apt_install docker-registry skopeo busybox-static || exit 1
 have docker-registry && have skopeo || exit 1
 port="${VIAL_REGISTRY_PORT:-5055}"
 dir="$VIAL_SERVICES_DIR/registry"

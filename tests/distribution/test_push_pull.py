@@ -205,3 +205,33 @@ def test_push_and_pull_stream_large_layers(registry: Registry, tmp_path: Path) -
     assert clean.verify_blob(signed.layers[0]) == 48 << 20
     assert pushed_peak < 12 << 20, pushed_peak
     assert pulled_peak < 12 << 20, pulled_peak
+
+
+@pytest.mark.docker
+def test_a_pulled_image_runs(registry: Registry, tmp_path: Path, service_missing) -> None:  # type: ignore[no-untyped-def]
+    """Debian's static busybox as a one-layer image: pushed, pulled into a clean store, run by vial in Docker."""
+    from disthelpers import make_busybox_image
+    from vial.policies.runtime_docker import RunOptions, docker_client, run_image
+
+    busybox = Path("/bin/busybox")
+    if not busybox.is_file():
+        service_missing("busybox-static is not installed (run scripts/services.sh)")
+    try:
+        client = docker_client()
+    except Exception as exc:  # noqa: BLE001 - ServiceError, with the reason
+        service_missing(str(exc))
+    source = Store(tmp_path / "source")
+    digest = make_busybox_image(source, busybox)
+    target = parse_reference(registry.url("lab/busybox", "1.0"))
+    push(source, "busybox:1.0", target)
+    clean = Store(tmp_path / "clean")
+    assert pull(clean, target).digest == digest
+    image = clean.image("lab/busybox:1.0")
+    outputs = tmp_path / "outputs"
+    try:
+        code = run_image(clean, image, RunOptions(command=["sh", "-c", "echo pulled and run > /outputs/hello.txt; exit 3"],
+                                                  outputs=outputs), log=lambda _: None)
+    finally:
+        client.images.remove(image.manifest.config.digest, force=True)
+    assert code == 3
+    assert (outputs / "hello.txt").read_text() == "pulled and run\n"
