@@ -29,4 +29,7 @@ COMMAND_MODULES: dict[str, str] = {
     "log-key": "log_cmds",
     "log-trust": "log_cmds",
     "log-verify": "log_cmds",
+    # dist_cmds: OCI registries
+    "push": "dist_cmds",
+    "pull": "dist_cmds",
 }
