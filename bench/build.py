@@ -78,15 +78,37 @@ def docker_inputs(example: Path, home: Path, digest: str, context: Path) -> None
     (context / "Dockerfile").write_text(
         "FROM vial-bench-base\n"
         "COPY debs /debs\n"
-        # dpkg alone does not order pre-dependencies (the slim base has no apt here):
-        # a second pass completes what the first left unconfigured.
-        "RUN (dpkg -i /debs/*.deb || dpkg -i /debs/*.deb) && rm -rf /debs\n"
+        f"RUN {_dpkg_in_predepends_order(debs)} && rm -rf /debs\n"
         "COPY wheels /wheels\n"
         "RUN python3 -m pip install --no-index --no-compile --no-deps --break-system-packages /wheels/*.whl\n"
         "COPY project /project\n"
         "WORKDIR /project\n"
         'CMD ["python3", "analysis.py"]\n'
     )
+
+
+def _dpkg_in_predepends_order(debs: Path) -> str:
+    """`dpkg -i` runs grouped so that every Pre-Depends is configured before its dependent is unpacked
+    (dpkg configures nothing mid-run; apt orders this way, but the slim base has no apt here)."""
+    names: dict[str, str] = {}
+    predepends: dict[str, set[str]] = {}
+    for deb in sorted(debs.glob("*.deb")):
+        fields = subprocess.run(
+            ["dpkg-deb", "-f", str(deb), "Package", "Pre-Depends"], capture_output=True, text=True, check=True
+        ).stdout
+        package = fields.split("Package:", 1)[1].split("\n", 1)[0].strip()
+        wanted = fields.split("Pre-Depends:", 1)[1] if "Pre-Depends:" in fields else ""
+        names[package] = deb.name
+        predepends[package] = {alt.split("(")[0].split(":")[0].strip() for alt in wanted.replace("|", ",").split(",")}
+    groups: list[list[str]] = []
+    done: set[str] = set()
+    while len(done) < len(names):
+        ready = [p for p in names if p not in done and not (predepends[p] & (set(names) - done))]
+        if not ready:  # a cycle: let dpkg sort the rest out
+            ready = [p for p in names if p not in done]
+        groups.append(ready)
+        done.update(ready)
+    return " && ".join("dpkg -i " + " ".join(f"/debs/{names[p]}" for p in sorted(g)) for g in groups)
 
 
 def pack_throughput(size_mb: int) -> tuple[float, float]:
