@@ -284,6 +284,8 @@ def parse_policy(data: Any, origin: str, base: Path, digest: str, extra_signers:
         requirements.append(Requirement(uri, alias, tuple(dict.fromkeys(names)), threshold))
     if not signers:
         raise reader.fail("signers", "no trusted signers: a policy must name at least one")
+    if not requirements:
+        raise reader.fail("require", "a policy must require at least one signed attestation (e.g. provenance)")
     prov = reader.mapping(top.get("provenance"), "provenance",
                           {"builder_ids", "builder_id_regex", "pinned_dependencies", "base_digests"})
     provenance = ProvenanceRules(
