@@ -12,14 +12,16 @@ from __future__ import annotations
 import gzip
 import hashlib
 import posixpath
+import queue
 import tarfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import zstandard
 
-from vial.digest import CHUNK_SIZE, VerifyingReader
+from vial.digest import CHUNK_SIZE
 from vial.errors import IntegrityError, VialError
 from vial.oci import MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_LAYER_TAR, MEDIA_TYPE_LAYER_ZSTD, Descriptor
 from vial.registry.store import Store
@@ -50,16 +52,80 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+class BackgroundHasher:
+    """sha256 computed on a worker thread (hashlib releases the GIL), so hashing overlaps decompression.
+
+    At most ``depth`` chunks are queued: memory stays bounded by depth x chunk size.
+    """
+
+    def __init__(self, depth: int = 8) -> None:
+        self._hasher = hashlib.sha256()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._work, daemon=True)
+        self._thread.start()
+        self._digest: str | None = None
+
+    def _work(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._hasher.update(chunk)
+
+    def update(self, data: bytes) -> None:
+        self._queue.put(data)
+
+    def close(self) -> None:
+        if self._digest is None:
+            self._queue.put(None)
+            self._thread.join()
+            self._digest = "sha256:" + self._hasher.hexdigest()
+
+    @property
+    def digest(self) -> str:
+        self.close()
+        assert self._digest is not None
+        return self._digest
+
+
+class HashedBlobReader:
+    """Reads a blob file, hashing it on a worker thread; ``verify`` checks the digest once all was read."""
+
+    def __init__(self, path: Any, expected: str, what: str) -> None:
+        try:
+            self._file = open(path, "rb")  # noqa: SIM115 - closed in close()
+        except FileNotFoundError:
+            raise IntegrityError(f"{what}: blob is missing from the store") from None
+        self._expected = expected
+        self._what = what
+        self._hasher = BackgroundHasher()
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(size if size is not None and size >= 0 else CHUNK_SIZE)
+        if data:
+            self._hasher.update(data)
+            self.size += len(data)
+        return data
+
+    def verify(self) -> None:
+        while self.read(CHUNK_SIZE):
+            pass
+        if self._hasher.digest != self._expected:
+            raise IntegrityError(f"{self._what}: content has digest {self._hasher.digest}, expected {self._expected}")
+
+    def close(self) -> None:
+        self._hasher.close()
+        self._file.close()
+
+
 class GuardedStream:
     """Decompressed bytes of one layer: hashed (diff_id), counted, and bounded as they are read."""
 
-    def __init__(self, source: BinaryIO, compressed: VerifyingReader, limits: Limits, what: str, total_before: int) -> None:
+    def __init__(self, source: BinaryIO, compressed: Any, limits: Limits, what: str, total_before: int) -> None:
         self._source = source
         self._compressed = compressed
         self._limits = limits
         self._what = what
         self._total_before = total_before
-        self._hasher = hashlib.sha256()
+        self._hasher = BackgroundHasher()
         self.size = 0
 
     def read(self, size: int = -1) -> bytes:
@@ -71,6 +137,9 @@ class GuardedStream:
             self.size += len(data)
             self._check()
         return data
+
+    def close(self) -> None:
+        self._hasher.close()
 
     def _check(self) -> None:
         limits = self._limits
@@ -92,10 +161,10 @@ class GuardedStream:
 
     @property
     def diff_id(self) -> str:
-        return "sha256:" + self._hasher.hexdigest()
+        return self._hasher.digest
 
 
-def _decompressor(media_type: str, reader: VerifyingReader, what: str) -> BinaryIO:
+def _decompressor(media_type: str, reader: Any, what: str) -> BinaryIO:
     if media_type == MEDIA_TYPE_LAYER_ZSTD:
         return zstandard.ZstdDecompressor().stream_reader(reader, read_size=CHUNK_SIZE)  # type: ignore[return-value]
     if media_type == MEDIA_TYPE_LAYER_GZIP:
@@ -231,11 +300,11 @@ def iter_layer(
     what = f"layer {layer.digest}"
     if layer.size < 0:
         raise IntegrityError(f"{what}: negative size")
-    reader = store.open_blob(layer.digest, what)
+    reader = HashedBlobReader(store.blob_path(layer.digest), layer.digest, what)
+    stream = GuardedStream(_decompressor(layer.media_type, reader, what), reader, limits, what, state.total_bytes)
     try:
-        stream = GuardedStream(_decompressor(layer.media_type, reader, what), reader, limits, what, state.total_bytes)
         try:
-            with tarfile.open(fileobj=stream, mode="r|", format=tarfile.PAX_FORMAT) as archive:  # type: ignore[call-overload]
+            with tarfile.open(fileobj=stream, mode="r|", format=tarfile.PAX_FORMAT, bufsize=CHUNK_SIZE) as archive:  # type: ignore[call-overload]
                 for member in archive:
                     if state.entries >= limits.max_entries:
                         raise UnsafeLayerError(f"{what}: more than {limits.max_entries} entries")
@@ -247,6 +316,7 @@ def iter_layer(
             raise IntegrityError(f"{what}: not a valid {layer.media_type} ({' '.join(str(exc).split())})") from None
         reader.verify()
     finally:
+        stream.close()
         reader.close()
     if reader.size != layer.size:
         raise IntegrityError(f"{what}: {reader.size} bytes, the manifest says {layer.size}")
