@@ -449,12 +449,12 @@ def rule_input(image: Image, project: str | None, version: str | None, checks: l
 
 def verify_source(source: Source, policy: Policy, *, full: bool = False, now: datetime | None = None,
                   home: Path | None = None, record: bool = True) -> VerificationResult:
-    """Check ``source`` against ``policy``. Never raises for a failed check: each is a failed rule."""
+    """Check ``source`` against ``policy``. Raises only if REF names nothing; every failed check is a failed rule."""
     now = now or datetime.now(timezone.utc)
     result = VerificationResult(source.label, source.kind, None, None, policy)
     started = time.perf_counter()
+    result.digest = source.store.resolve(source.ref).digest  # an unknown REF is an error, not a failed rule
     try:
-        result.digest = source.store.resolve(source.ref).digest
         image = source.image()
         result.config_digest = image.manifest.config.digest
         result.integrity = check_image(source.store, image, policy.limits, full=full, use_cache=source.writable)
