@@ -35,7 +35,7 @@ from policyhelpers import (
 from vial.attest.keys import generate
 from vial.attest.referrers import attach_bundle, list_referrers, read_bundle
 from vial.attest.statement import CYCLONEDX_BOM, SLSA_PROVENANCE_V1, VIAL_REPRODUCTION_V1
-from vial.oci import MEDIA_TYPE_MANIFEST, Descriptor, ImageConfig, Manifest
+from vial.oci import Descriptor, ImageConfig, Manifest
 from vial.policies.policy import load_policy
 from vial.policies.run import NotVerified, verify_and_run
 from vial.policies.runtime_docker import RunOptions
