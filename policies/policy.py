@@ -211,9 +211,12 @@ def parse_signer(reader: _Reader, name: str, data: Any, where: str) -> Signer:
                                         "trust_config", "instance"})
     if "key" in data or ("fingerprint" in data and "issuer" not in data):
         if "key" not in data:
-            raise reader.fail(where, "a fingerprint needs the key file too (key: PATH); "
-                                     "or add the key with `vial trust add-key` and omit --policy")
-        path = reader.path(data["key"], f"{where}.key")
+            path = _trusted_key_file(reader.string(data["fingerprint"], f"{where}.fingerprint"))
+            if path is None:
+                raise reader.fail(f"{where}.fingerprint", f"no key with fingerprint {data['fingerprint']} in "
+                                  "$VIAL_HOME/trust/keys (add it with `vial trust add-key FILE`, or give key: PATH)")
+        else:
+            path = reader.path(data["key"], f"{where}.key")
         try:
             public = load_public_key(path)
         except VialError as exc:
@@ -239,6 +242,21 @@ def parse_signer(reader: _Reader, name: str, data: Any, where: str) -> Signer:
             instance=instance,
         )
     raise reader.fail(where, "a signer is a key (key: PATH) or an identity (issuer + san or san_regex)")
+
+
+def _trusted_key_file(fingerprint: str) -> Path | None:
+    """A public key added with ``vial trust add-key`` whose fingerprint is ``fingerprint``."""
+    from vial.home import default_home
+
+    wanted = normalize_fingerprint(fingerprint)
+    for path in sorted((default_home() / "trust" / "keys").glob("*.pub")):
+        try:
+            public = load_public_key(path)
+        except VialError:
+            continue
+        if wanted in (key_hint(public), hex_fingerprint(public)):
+            return path
+    return None
 
 
 def normalize_fingerprint(value: str) -> str:

@@ -154,3 +154,13 @@ def test_insecure_skip_verify_is_loud(world, docker_client) -> None:  # type: ig
     process = vial("run", "--insecure-skip-verify", "--runtime", "docker", "demo:1.0.0")
     assert process.returncode == 0 and process.stdout == "verified\n"
     assert "WARNING: --insecure-skip-verify" in process.stderr and "NOT" in process.stderr
+
+
+def test_policy_signer_by_fingerprint_of_a_trusted_key(world) -> None:  # type: ignore[no-untyped-def]
+    fingerprint = key_hint(load_public_key(world.ci_pub))
+    policy = write_policy(world.root / "fp.yaml",
+                          f"signers: {{ci: {{fingerprint: '{fingerprint}'}}}}\nrequire: [{{predicate: provenance}}]\n")
+    process = vial("verify", "demo:1.0.0", "--policy", str(policy))
+    assert process.returncode == 1 and "no key with fingerprint" in process.stderr
+    assert vial("trust", "add-key", str(world.ci_pub)).returncode == 0
+    assert vial("verify", "demo:1.0.0", "--policy", str(policy)).returncode == 0
