@@ -76,7 +76,7 @@ def main() -> None:
 version: 1
 signers: {{ci: {{key: {public}}}}}
 require: [{{predicate: provenance, signers: [ci]}}]
-provenance: {{pinned_dependencies: true, builder_ids: ["https://vial.dev/builder/v1"]}}
+provenance: {{pinned_dependencies: true, builder_ids: ["https://vial.dev/builder/local/v1"]}}
 max_age: 1d
 """))
         source = Source(store, "bench:1.0.0", "bench:1.0.0", "store", writable=True)

@@ -35,7 +35,7 @@ from vial.oci import (
 from vial.registry.store import Image, Store
 
 BUSYBOX = Path("/bin/busybox")
-BUILDER_ID = "https://vial.dev/builder/v1"
+BUILDER_ID = "https://vial.dev/builder/local/v1"
 
 
 @dataclass(frozen=True)

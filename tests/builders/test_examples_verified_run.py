@@ -35,7 +35,7 @@ require:
   - predicate: provenance
     signers: [release]
 provenance:
-  builder_ids: ["https://vial.dev/builder/v1"]
+  builder_ids: ["https://vial.dev/builder/local/v1"]
   pinned_dependencies: true
 """)
         policies[name] = policy
