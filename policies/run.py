@@ -36,9 +36,12 @@ def summary(result: VerificationResult) -> str:
 
 
 def choose_runtime(name: str) -> str:
+    """The runtime to use, checked to be there (an engine that answers, a bwrap binary)."""
     if name == "docker":
+        runtime_docker.docker_client()
         return "docker"
     if name == "bwrap":
+        runtime_bwrap.bwrap_path()
         return "bwrap"
     if name != "auto":
         raise VialError(f"--runtime {name!r}: choose auto, docker or bwrap")
@@ -53,7 +56,7 @@ def choose_runtime(name: str) -> str:
 
 def verify_and_run(
     ref: str,
-    policy: Policy | None,
+    policy: Policy | Callable[[], Policy] | None,
     options: runtime_docker.RunOptions,
     runtime: str = "auto",
     *,
@@ -63,10 +66,14 @@ def verify_and_run(
 ) -> tuple[VerificationResult | None, int]:
     """Verify ``ref`` against ``policy`` and run it; ``policy=None`` means --insecure-skip-verify.
 
-    Raises ``NotVerified`` (and runs nothing) when any rule fails.
+    ``policy`` may be a loader, called once the runtime and REF were found (so that the most basic
+    problem is the one reported). Raises ``NotVerified`` (and runs nothing) when any rule fails.
     """
     chosen = choose_runtime(runtime)
     with open_source(ref, store) as source:
+        source.store.resolve(source.ref)
+        if callable(policy):
+            policy = policy()
         result = None
         if policy is not None:
             result = verify_source(source, policy, home=home)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -60,7 +61,7 @@ def run(
     from vial.policies.run import verify_and_run
     from vial.policies.runtime_docker import RunOptions
 
-    policy = None
+    policy: Any = None
     if insecure_skip_verify:
         if policy_file is not None:
             raise click.UsageError("--insecure-skip-verify and --policy contradict each other")
@@ -69,7 +70,7 @@ def run(
     else:
         from vial.cli.verify_cmds import load_policy_or_default
 
-        policy = load_policy_or_default(policy_file)
+        policy = lambda: load_policy_or_default(policy_file)  # noqa: E731 - loaded once REF and runtime are found
     options = RunOptions(
         command=list(command),
         network=network,
