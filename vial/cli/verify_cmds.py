@@ -53,15 +53,16 @@ def verify(out: Output, ref: str, policy_file: Path | None, full: bool, vsa_key:
     from vial.policies.source import open_source
     from vial.policies.verify import verify_source
 
-    policy = load_policy_or_default(policy_file)
-    signer = None
-    if vsa_key is not None:
-        from vial.attest.keys import load_private_key
-        from vial.attest.sign import KeySigner
-        from vial.cli.attest_cmds import _password
-
-        signer = KeySigner(load_private_key(vsa_key, _password()))
     with open_source(ref) as source:
+        source.store.resolve(source.ref)  # an unknown REF is reported before any policy problem
+        policy = load_policy_or_default(policy_file)
+        signer = None
+        if vsa_key is not None:
+            from vial.attest.keys import load_private_key
+            from vial.attest.sign import KeySigner
+            from vial.cli.attest_cmds import _password
+
+            signer = KeySigner(load_private_key(vsa_key, _password()))
         result = verify_source(source, policy, full=full)
         vsa_info = None
         if signer is not None:
