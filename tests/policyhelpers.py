@@ -183,8 +183,9 @@ def write_policy(path: Path, text: str) -> Path:
 
 def docker_creates(client: Any, label: str, since: float) -> list[dict[str, Any]]:
     """Container create events carrying the label ``dev.vial.test=<label>`` since ``since``."""
-    until = time.time() + 1
-    events = client.events(since=int(since) - 1, until=int(until) + 1, decode=True,
+    # The engine records a create event before its create call returns, so "until now" sees them all
+    # (a float timestamp: no waiting for the next whole second).
+    events = client.events(since=int(since) - 1, until=f"{time.time():.6f}", decode=True,
                            filters={"type": "container", "event": "create", "label": f"dev.vial.test={label}"})
     return list(events)
 
