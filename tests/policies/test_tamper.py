@@ -305,3 +305,33 @@ def test_tamper(name: str, world, docker_client) -> None:  # type: ignore[no-unt
 
 def test_tamper_matrix_has_at_least_15_attacks() -> None:
     assert len(ATTACKS) >= 15
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_tamper_daemonless(name: str, world, bwrap, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The same attacks against the bwrap runtime: refused before vial unpacks any root filesystem."""
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the runtime would create vial-rootfs-*
+    ref, policy, reason = ATTACKS[name](world)
+    options = RunOptions(command=["sh", "-c", "echo ran"], outputs=tmp_path / "outputs")
+    with pytest.raises(NotVerified, match=reason):
+        verify_and_run(ref, load_policy(policy), options, "bwrap", store=world.store, log=lambda _: None)
+    assert not [p for p in scratch.iterdir() if p.name.startswith("vial-rootfs-")]
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_tamper_daemonless_control(world, bwrap, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    seen: list[str] = []
+    options = RunOptions(command=["sh", "-c", "ls / > /outputs/ls"], outputs=tmp_path / "outputs")
+    _, code = verify_and_run("demo:1.0.0", load_policy(world.policy), options, "bwrap", store=world.store, log=seen.append)
+    assert code == 0 and "unpacking the verified layers" in seen
+    assert (tmp_path / "outputs" / "ls").read_text().split() == ["bin", "dev", "etc", "outputs", "proc", "tmp"]
+    assert not list(scratch.iterdir())  # the root filesystem is removed after the run
