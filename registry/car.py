@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 import libipld
 
-from vial.errors import IntegrityError, NotFoundError
+from vial.errors import IntegrityError
 from vial.registry.cid import CID, read_varint_stream, varint
 
 MAX_HEADER = 1 << 20
@@ -161,7 +161,7 @@ class BlockFile:
         try:
             offset, length = self._index[cid.to_bytes()]
         except KeyError:
-            raise NotFoundError(f"block {cid} is missing from the DAG") from None
+            raise IntegrityError(f"block {cid} is missing from the DAG") from None
         self._file.seek(offset)
         block = self._file.read(length)
         cid.verify(block)  # the temporary file is re-checked on the way out, too

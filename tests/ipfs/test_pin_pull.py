@@ -1,0 +1,256 @@
+"""Pin to IPFS and pull back, verified, through real Kubo nodes; failures leave the store untouched."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import vial.cli.ipfs_cmds  # noqa: F401 - registers the commands
+from tests.ipfs.conftest import KuboNode
+from tests.ipfs.fakenode import fake_node
+from tests.ipfs.images import layer_tar, make_image
+from vial.cli import cli
+from vial.errors import IntegrityError, ServiceError
+from vial.registry.car import encode_header
+from vial.registry.cid import CID
+from vial.registry.ipfs import CidRecords, export_car, pin, pull
+from vial.registry.kubo import KuboClient
+from vial.registry.store import Store
+
+
+def _source_image(tmp_path: Path) -> tuple[Store, str]:
+    store = Store(tmp_path / "source-store")
+    layers = [layer_tar({"etc/motd": b"vial over ipfs\n"}), layer_tar({"big.bin": bytes(range(256)) * 9000})]
+    descriptor = make_image(store, "demo:1.0", layers)
+    return store, descriptor.digest
+
+
+def _assert_store_empty(store_root: Path) -> None:
+    store = Store(store_root)
+    assert list(store.blobs_dir.iterdir()) == []
+    assert store.names() == []
+    assert not (store_root / "records").exists()
+
+
+def _connect(b: KuboNode, a: KuboNode) -> None:
+    b.cli("swarm", "connect", a.swarm_addr())
+
+
+def test_pin_on_a_pull_from_b(kubo_factory, tmp_path: Path) -> None:
+    a = kubo_factory("unixfs-v1-2025")
+    b = kubo_factory("unixfs-v1-2025")
+    _connect(b, a)
+    source, digest = _source_image(tmp_path)
+    with KuboClient(a.url) as client:
+        result = pin(source, "demo:1.0", client)
+        assert str(result.cid) in client.pin_ls(result.cid)
+    assert CidRecords(source).get(result.cid).manifest == digest
+    clean = Store(tmp_path / "clean-store")
+    with KuboClient(b.url) as client:
+        pulled = pull(clean, client, result.cid)
+    assert pulled.manifest == digest
+    assert pulled.ref == "demo:1.0"
+    image = clean.image("demo:1.0")
+    for blob in clean.image_blobs(image):
+        clean.verify_blob(blob.digest)
+        assert clean.blob_path(blob.digest).read_bytes() == source.blob_path(blob.digest).read_bytes()
+    assert CidRecords(clean).get(result.cid).manifest == digest
+
+
+def test_cli_pin_and_pull_with_json(kubo_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    a = kubo_factory("unixfs-v0-2015")
+    b = kubo_factory("unixfs-v0-2015")
+    _connect(b, a)
+    source, digest = _source_image(tmp_path)
+    runner = CliRunner()
+    monkeypatch.setenv("VIAL_HOME", str(source.root))
+    monkeypatch.setenv("VIAL_IPFS_API", a.url)
+    pinned = runner.invoke(cli, ["-q", "pin", "demo:1.0", "--profile", "unixfs-v0-2015", "--json"])
+    assert pinned.exit_code == 0, pinned.output
+    data = json.loads(pinned.stdout)
+    assert data["manifest"] == digest and data["cid"].startswith("Qm") and data["node"] == a.url
+    monkeypatch.delenv("VIAL_IPFS_API")
+    monkeypatch.setenv("VIAL_HOME", str(tmp_path / "clean"))
+    pulled = runner.invoke(cli, ["-q", "pull", data["cid"], "--node", b.url])
+    assert pulled.exit_code == 0, pulled.output
+    assert pulled.stdout.strip() == digest
+    assert Store(tmp_path / "clean").resolve("demo:1.0").digest == digest
+
+
+def test_embedded_pin_writes_car_and_import_restores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source, digest = _source_image(tmp_path)
+    runner = CliRunner()
+    monkeypatch.delenv("VIAL_IPFS_API", raising=False)
+    monkeypatch.setenv("VIAL_HOME", str(source.root))
+    pinned = runner.invoke(cli, ["-q", "pin", "demo:1.0", "--json"])
+    assert pinned.exit_code == 0, pinned.output
+    data = json.loads(pinned.stdout)
+    car = Path(data["car"])
+    assert car.is_file() and car.parent == source.root / "cars"
+    computed = runner.invoke(cli, ["cid", str(tmp_path / "nothing-here")])
+    assert computed.exit_code == 1 and "no such file" in computed.stderr
+    monkeypatch.setenv("VIAL_HOME", str(tmp_path / "clean"))
+    imported = runner.invoke(cli, ["-q", "import", str(car), "--json"])
+    assert imported.exit_code == 0, imported.output
+    assert json.loads(imported.stdout) == {"cid": data["cid"], "manifest": digest, "ref": "demo:1.0"}
+
+
+def test_exported_car_is_accepted_by_kubo(kubo_factory, tmp_path: Path) -> None:
+    node = kubo_factory("unixfs-v1-2025")
+    source, _ = _source_image(tmp_path)
+    car = tmp_path / "image.car"
+    cid, _ = export_car(source, "demo:1.0", car)
+    with KuboClient(node.url) as client:
+        assert client.dag_import(car) == [cid]
+        assert str(cid) in client.pin_ls(cid)
+        exported = tmp_path / "kubo.car"
+        with open(exported, "wb") as out:
+            client.dag_export(cid, out)
+    # Same blocks either way (Kubo writes them in DFS order, vial children-first).
+    assert exported.stat().st_size == car.stat().st_size
+
+
+# -- failures: each one clear, and nothing in the store -----------------------------------------
+
+
+def _car(tmp_path: Path, source: Store) -> tuple[Path, CID]:
+    car = tmp_path / "image.car"
+    cid, _ = export_car(source, "demo:1.0", car)
+    return car, cid
+
+
+def _sections(car: Path) -> tuple[bytes, list[bytes]]:
+    """(header bytes, raw sections) of a CAR written by vial."""
+    from vial.registry.cid import read_varint
+
+    data = car.read_bytes()
+    length, pos = read_varint(data, 0)
+    header = data[: pos + length]
+    pos += length
+    sections = []
+    while pos < len(data):
+        length, start = read_varint(data, pos)
+        sections.append(data[pos : start + length])
+        pos = start + length
+    return header, sections
+
+
+def test_corrupted_block_on_a_real_node(kubo_factory, tmp_path: Path) -> None:
+    node = kubo_factory("unixfs-v1-2025")
+    source, _ = _source_image(tmp_path)
+    with KuboClient(node.url) as client:
+        result = pin(source, "demo:1.0", client)
+    motd = layer_tar({"etc/motd": b"vial over ipfs\n"})
+    hits = [p for p in (node.repo / "blocks").rglob("*.data") if p.read_bytes() == motd]
+    assert len(hits) == 1
+    hits[0].write_bytes(motd.replace(b"vial over ipfs", b"evil over ipfs"))
+    clean = tmp_path / "clean"
+    with KuboClient(node.url) as client, pytest.raises(IntegrityError, match="does not match its CID"):
+        pull(Store(clean), client, result.cid)
+    _assert_store_empty(clean)
+
+
+@pytest.mark.parametrize("damage", ["flip-byte", "substitute", "truncate", "extra-block", "wrong-root"])
+def test_bad_cars_from_a_node(tmp_path: Path, damage: str) -> None:
+    source, _ = _source_image(tmp_path)
+    car, cid = _car(tmp_path, source)
+    header, sections = _sections(car)
+    if damage == "flip-byte":
+        last = bytearray(sections[0])
+        last[-1] ^= 0xFF
+        body = header + bytes(last) + b"".join(sections[1:])
+        expected = "does not match its CID"
+    elif damage == "substitute":
+        _, other_sections = _sections(_other_car(tmp_path))
+        body = header + other_sections[0] + b"".join(sections[1:])
+        expected = "missing from the DAG|not reachable"
+    elif damage == "truncate":
+        body = car.read_bytes()[:-100]
+        expected = "truncated"
+    elif damage == "extra-block":
+        _, other_sections = _sections(_other_car(tmp_path))
+        body = car.read_bytes() + other_sections[0]
+        expected = "not reachable from root"
+    else:
+        body = encode_header(CID.of(b"elsewhere", 0x55)) + b"".join(sections)
+        expected = "rooted at"
+    clean = tmp_path / "clean"
+    with fake_node({"dag/export": lambda: (200, body)}) as url, KuboClient(url) as client:
+        with pytest.raises(IntegrityError, match=expected):
+            pull(Store(clean), client, cid)
+    _assert_store_empty(clean)
+    # The same damaged bytes as a CAR file given to `vial import`.
+    bad = tmp_path / "bad.car"
+    bad.write_bytes(body)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["import", str(bad)], env={"VIAL_HOME": str(tmp_path / "clean2")})
+    assert result.exit_code == 1
+    assert result.stderr.startswith("vial: error: ") and len(result.stderr.strip().splitlines()) == 1
+    _assert_store_empty(tmp_path / "clean2")
+
+
+def _other_store(tmp_path: Path) -> Store:
+    store = Store(tmp_path / "other-store")
+    make_image(store, "other:1", [layer_tar({"other": b"another image\n"})])
+    return store
+
+
+def _other_car(tmp_path: Path) -> Path:
+    car = tmp_path / "other.car"
+    export_car(_other_store(tmp_path), "other:1", car)
+    return car
+
+
+@pytest.mark.parametrize(
+    ("cid", "expected"),
+    [
+        ("bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e", "codec raw, expected a dag-pb"),
+        ("bafyreidykglsfhoixmivffc5uwhcgshx4j465xwqntbmu43nb2dzqwfvae", "unsupported codec 0x71"),
+        ("not-a-cid", "not a valid CID"),
+    ],
+)
+def test_unexpected_cids(tmp_path: Path, cid: str, expected: str) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["pull", cid, "--node", "http://127.0.0.1:9"], env={"VIAL_HOME": str(tmp_path / "s")})
+    assert result.exit_code == 1
+    assert expected in result.stderr
+    _assert_store_empty(tmp_path / "s")
+
+
+def test_node_down(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        ["pull", "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354", "--node", f"http://127.0.0.1:{port}"],
+        env={"VIAL_HOME": str(tmp_path / "s")},
+    )
+    assert result.exit_code == 1
+    assert f"vial: error: IPFS node http://127.0.0.1:{port}: dag/export: ConnectError" in result.stderr
+    _assert_store_empty(tmp_path / "s")
+
+
+def test_node_answers_500(tmp_path: Path) -> None:
+    answer = (500, json.dumps({"Message": "blockstore: disk on fire", "Code": 0, "Type": "error"}).encode())
+    with fake_node({"dag/export": lambda: answer}) as url, KuboClient(url) as client:
+        with pytest.raises(ServiceError, match="dag/export failed with HTTP 500: blockstore: disk on fire"):
+            pull(Store(tmp_path / "s"), client, CID.parse("bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354"))
+    _assert_store_empty(tmp_path / "s")
+
+
+def test_pin_refused_when_node_computes_another_cid(tmp_path: Path) -> None:
+    source, _ = _source_image(tmp_path)
+    lie = json.dumps({"Name": "layout", "Hash": "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354", "Size": "4"})
+    pinned: list[str] = []
+    routes = {"add": lambda: (200, lie.encode() + b"\n"), "pin/add": lambda: pinned.append("x") or (200, b"{}")}
+    with fake_node(routes) as url, KuboClient(url) as client:
+        with pytest.raises(IntegrityError, match="vial computed .* not pinned"):
+            pin(source, "demo:1.0", client)
+    assert pinned == []
+    assert not (source.root / "records").exists()

@@ -1,0 +1,130 @@
+"""IPFS commands: ``vial cid``, ``vial export --car``, ``vial import``, ``vial pin``, ``vial pull``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from vial.cli import cli
+from vial.cli.output import Output, emit_json, json_option
+from vial.errors import ServiceError
+from vial.registry.cid import CID
+from vial.registry.ipfs import export_car, import_car, pin, pull
+from vial.registry.kubo import ENV_API, KuboClient, client_from_env
+from vial.registry.store import Store
+from vial.registry.unixfs import DEFAULT_PROFILE, PROFILES, Importer
+
+profile_option = click.option(
+    "--profile",
+    type=click.Choice(sorted(PROFILES)),
+    default=DEFAULT_PROFILE,
+    show_default=True,
+    help="UnixFS import profile (IPIP-499).",
+)
+node_option = click.option(
+    "--node",
+    "node",
+    metavar="URL",
+    help=f"Kubo RPC API address, e.g. http://127.0.0.1:5001 (default: ${ENV_API}).",
+)
+
+
+@cli.command("cid")
+@click.argument("path", type=click.Path(exists=False, path_type=Path))
+@profile_option
+@click.option("--hidden", is_flag=True, help="Include entries whose names start with a dot.")
+@json_option
+def cid_cmd(path: Path, profile: str, hidden: bool, as_json: bool) -> None:
+    """Print the IPFS CID of PATH (file or directory), computed locally, like `ipfs add --only-hash -Q`."""
+    with Importer(profile, hidden=hidden) as importer:
+        node = importer.add_path(path)
+    if as_json:
+        emit_json({"cid": str(node.cid), "profile": profile, "path": str(path), "size": node.tsize})
+    else:
+        click.echo(str(node.cid))
+
+
+@cli.command("export")
+@click.argument("ref")
+@click.option("--car", "car", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Write the image as a CAR v1 file.")
+@profile_option
+@json_option
+@click.pass_obj
+def export_cmd(out: Output, ref: str, car: Path, profile: str, as_json: bool) -> None:
+    """Export image REF's OCI layout as a UnixFS DAG in a CAR file."""
+    cid, digest = export_car(Store(), ref, car, profile)
+    if as_json:
+        emit_json({"cid": str(cid), "manifest": digest, "car": str(car), "profile": profile})
+    else:
+        out.status(f"wrote {car} ({digest})")
+        click.echo(str(cid))
+
+
+@cli.command("import")
+@click.argument("car", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@click.pass_obj
+def import_cmd(out: Output, car: Path, as_json: bool) -> None:
+    """Import an image from a CAR file: every block and every OCI digest is checked first."""
+    result = import_car(Store(), car)
+    if as_json:
+        emit_json({"cid": str(result.cid), "manifest": result.manifest, "ref": result.ref})
+    else:
+        out.status(f"imported {result.ref or result.manifest} from {car}")
+        click.echo(result.manifest)
+
+
+@cli.command("pin")
+@click.argument("ref")
+@node_option
+@profile_option
+@json_option
+@click.pass_obj
+def pin_cmd(out: Output, ref: str, node: str | None, profile: str, as_json: bool) -> None:
+    """Pin image REF to IPFS and print its CID.
+
+    With a node (--node or $VIAL_IPFS_API) the OCI layout is added to Kubo with the profile's
+    parameters and pinned, refused if Kubo's CID differs from vial's. With no node, a CAR is
+    written under the store (cars/<cid>.car) and the CID is recorded.
+    """
+    store = Store()
+    client = client_from_env(node)
+    try:
+        result = pin(store, ref, client, profile)
+    finally:
+        if client is not None:
+            client.close()
+    if as_json:
+        emit_json({
+            "cid": str(result.cid),
+            "manifest": result.manifest,
+            "profile": result.profile,
+            "car": str(result.car) if result.car else None,
+            "node": result.node,
+        })
+    else:
+        out.status(f"pinned {result.manifest} " + (f"on {result.node}" if result.node else f"as {result.car}"))
+        click.echo(str(result.cid))
+
+
+@cli.command("pull")
+@click.argument("cid")
+@node_option
+@json_option
+@click.pass_obj
+def pull_cmd(out: Output, cid: str, node: str | None, as_json: bool) -> None:
+    """Fetch image CID from an IPFS node, check every block and OCI digest, add it to the store."""
+    root = CID.parse(cid)
+    client: KuboClient | None = client_from_env(node)
+    if client is None:
+        raise ServiceError(f"no IPFS node to pull {cid} from: pass --node URL or set ${ENV_API}")
+    try:
+        result = pull(Store(), client, root)
+    finally:
+        client.close()
+    if as_json:
+        emit_json({"cid": str(result.cid), "manifest": result.manifest, "ref": result.ref})
+    else:
+        out.status(f"pulled {result.ref or result.manifest}")
+        click.echo(result.manifest)
