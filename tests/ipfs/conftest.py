@@ -70,6 +70,10 @@ class KuboNode:
             time.sleep(0.1)
         raise RuntimeError("kubo daemon did not come up")
 
+    def api_multiaddr(self) -> str:
+        host, port = self.url.removeprefix("http://").split(":")
+        return f"/ip4/{host}/tcp/{port}"
+
     def swarm_addr(self) -> str:
         info = json.loads(self.cli("id"))
         addrs = [a for a in info["Addresses"] if a.startswith("/ip4/127.0.0.1/tcp/")]
@@ -114,3 +118,89 @@ def kubo_factory(kubo_bin: str, tmp_path: Path) -> Iterator[Callable[[str], Kubo
     yield make
     for node in nodes:
         node.stop()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ClusterPeer:
+    """One ipfs-cluster-service peer (crdt, single peer) driving a Kubo node, all on 127.0.0.1."""
+
+    USER = "vial"
+    PASSWORD = "test-secret"
+
+    def __init__(self, binary: str, path: Path, kubo: KuboNode) -> None:
+        self.binary = binary
+        self.path = path
+        self.env = {**os.environ, "IPFS_CLUSTER_PATH": str(path)}
+        subprocess.run([binary, "init", "--consensus", "crdt"], env=self.env, capture_output=True, check=True)
+        config_path = path / "service.json"
+        config = json.loads(config_path.read_text())
+        cluster = config["cluster"]
+        cluster["listen_multiaddress"] = [f"/ip4/127.0.0.1/tcp/{free_port()}"]
+        cluster["mdns_interval"] = "0s"
+        cluster["enable_relay_hop"] = False
+        cluster["replication_factor_min"] = -1
+        cluster["replication_factor_max"] = -1
+        api = config["api"]
+        api["ipfsproxy"]["listen_multiaddress"] = f"/ip4/127.0.0.1/tcp/{free_port()}"
+        api["ipfsproxy"]["node_multiaddress"] = kubo.api_multiaddr()
+        api["restapi"]["http_listen_multiaddress"] = f"/ip4/127.0.0.1/tcp/{free_port()}"
+        self.pinsvc_port = free_port()
+        api["pinsvcapi"]["http_listen_multiaddress"] = f"/ip4/127.0.0.1/tcp/{self.pinsvc_port}"
+        api["pinsvcapi"]["basic_auth_credentials"] = {self.USER: self.PASSWORD}
+        config["ipfs_connector"]["ipfshttp"]["node_multiaddress"] = kubo.api_multiaddr()
+        config_path.write_text(json.dumps(config, indent=2))
+        self.url = f"http://127.0.0.1:{self.pinsvc_port}"
+        self._daemon: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ClusterPeer:
+        log = open(self.path / "daemon.log", "wb")  # noqa: SIM115 - closed with the process
+        self._daemon = subprocess.Popen([self.binary, "daemon"], env=self.env, stdout=log, stderr=log)
+        for _ in range(600):  # bounded wait for the API to come up (not a timing assertion)
+            if self._daemon.poll() is not None:
+                raise RuntimeError(f"cluster exited: {(self.path / 'daemon.log').read_text()[-800:]}")
+            try:
+                if httpx.get(self.url + "/pins", auth=(self.USER, self.PASSWORD), timeout=5).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("cluster did not come up")
+
+    def token(self) -> str:
+        """A bearer token (JWT) from the API's /token endpoint, with the basic-auth credentials."""
+        response = httpx.post(self.url + "/token", auth=(self.USER, self.PASSWORD), timeout=10)
+        response.raise_for_status()
+        return str(response.json()["token"])
+
+    def stop(self) -> None:
+        if self._daemon is not None and self._daemon.poll() is None:
+            self._daemon.terminate()
+            try:
+                self._daemon.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._daemon.kill()
+                self._daemon.wait()
+
+
+@pytest.fixture()
+def cluster_factory(tmp_path: Path, service_missing: Callable[[str], None]) -> Iterator[Callable[[KuboNode], ClusterPeer]]:
+    binary = shutil.which("ipfs-cluster-service") or str(GOPATH_BIN / "ipfs-cluster-service")
+    if not Path(binary).is_file():
+        service_missing("ipfs-cluster-service is not installed: run scripts/services.sh")
+    peers: list[ClusterPeer] = []
+
+    def make(kubo: KuboNode) -> ClusterPeer:
+        peer = ClusterPeer(binary, tmp_path / f"cluster-{len(peers)}", kubo)
+        peers.append(peer)
+        return peer.start()
+
+    yield make
+    for peer in peers:
+        peer.stop()

@@ -12,6 +12,7 @@ from vial.errors import ServiceError
 from vial.registry.cid import CID
 from vial.registry.ipfs import export_car, import_car, pin, pull
 from vial.registry.kubo import ENV_API, KuboClient, client_from_env
+from vial.registry.pinsvc import ENV_SERVICE, ENV_TOKEN, service_from_env
 from vial.registry.store import Store
 from vial.registry.unixfs import DEFAULT_PROFILE, PROFILES, Importer
 
@@ -79,22 +80,38 @@ def import_cmd(out: Output, car: Path, as_json: bool) -> None:
 @click.argument("ref")
 @node_option
 @profile_option
+@click.option("--service", "service_url", metavar="URL",
+              help=f"Also ask this IPFS Pinning Service API to pin it (default: ${ENV_SERVICE}; token in ${ENV_TOKEN}).")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the remote pin is pinned.")
 @json_option
 @click.pass_obj
-def pin_cmd(out: Output, ref: str, node: str | None, profile: str, as_json: bool) -> None:
+def pin_cmd(out: Output, ref: str, node: str | None, profile: str, service_url: str | None, wait: bool, as_json: bool) -> None:
     """Pin image REF to IPFS and print its CID.
 
     With a node (--node or $VIAL_IPFS_API) the OCI layout is added to Kubo with the profile's
     parameters and pinned, refused if Kubo's CID differs from vial's. With no node, a CAR is
-    written under the store (cars/<cid>.car) and the CID is recorded.
+    written under the store (cars/<cid>.car) and the CID is recorded. With a pinning service,
+    the service is then asked to pin the CID, fetching it from the node.
     """
     store = Store()
     client = client_from_env(node)
+    service = service_from_env(service_url)
+    if service is not None and client is None:
+        raise ServiceError("remote pinning needs a node that serves the content: pass --node URL or set $" + ENV_API)
+    remote = None
     try:
         result = pin(store, ref, client, profile)
+        if service is not None and client is not None:
+            origins = [a for a in client.id().get("Addresses") or [] if "/p2p/" in a]
+            out.status(f"asking {service.endpoint} to pin {result.cid}")
+            remote = service.add(result.cid, name=ref, origins=origins, meta={"manifest": result.manifest})
+            if wait:
+                remote = service.wait(remote.requestid)
     finally:
         if client is not None:
             client.close()
+        if service is not None:
+            service.close()
     if as_json:
         emit_json({
             "cid": str(result.cid),
@@ -102,9 +119,12 @@ def pin_cmd(out: Output, ref: str, node: str | None, profile: str, as_json: bool
             "profile": result.profile,
             "car": str(result.car) if result.car else None,
             "node": result.node,
+            "remote": remote.to_json() if remote else None,
         })
     else:
         out.status(f"pinned {result.manifest} " + (f"on {result.node}" if result.node else f"as {result.car}"))
+        if remote is not None:
+            out.status(f"remote pin {remote.requestid}: {remote.status}")
         click.echo(str(result.cid))
 
 
