@@ -178,11 +178,16 @@ class BlockFile:
         self.close()
 
 
-def load_car(stream: BinaryIO, blocks: BlockFile, what: str = "CAR") -> CID:
-    """Read a single-root CAR into ``blocks``, checking every block; returns the root."""
+def load_car(stream: BinaryIO, blocks: BlockFile, what: str = "CAR", expected: CID | None = None) -> CID:
+    """Read a single-root CAR into ``blocks``, checking every block; returns the root.
+
+    With ``expected``, a CAR rooted elsewhere is refused before any block is read.
+    """
     reader = CarReader(stream, what)
     if len(reader.roots) != 1:
         raise IntegrityError(f"{what}: has {len(reader.roots)} roots, expected one")
+    if expected is not None and reader.roots[0] != expected:
+        raise IntegrityError(f"{what}: CAR is rooted at {reader.roots[0]}, expected {expected}")
     for cid, block in reader.blocks():
         blocks.put(cid, block)
     return reader.roots[0]

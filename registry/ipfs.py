@@ -150,9 +150,11 @@ def pin(store: Store, ref: str, client: KuboClient | None = None, profile: Profi
             expected = importer.add_path(layout).cid
         got = client.add_path(layout, prof, pin=False)
         if got != expected:
+            differ = client.import_settings_differ(prof)
+            hint = f"; node settings differ: {'; '.join(differ)}" if differ else ""
             raise IntegrityError(
                 f"IPFS node {client.url} computed {got} for image {digest}, vial computed {expected} "
-                f"(profile {prof.name}); not pinned"
+                f"(profile {prof.name}); not pinned{hint}"
             )
         client.pin_add(expected)
         records.put(CidRecord(str(expected), digest, prof.name, ref_name, node=client.url))
@@ -220,9 +222,7 @@ def import_car(store: Store, car: Path, expected: CID | None = None, profile: st
     except FileNotFoundError:
         raise NotFoundError(f"{car}: no such file") from None
     with handle, BlockFile() as blocks:
-        root = load_car(handle, blocks, what)
-        if expected is not None and root != expected:
-            raise IntegrityError(f"{what}: root is {root}, expected {expected}")
+        root = load_car(handle, blocks, what, expected)
         result = _import_blocks(store, blocks, root, what)
     CidRecords(store).put(CidRecord(str(root), result.manifest, profile or _guess_profile(root), result.ref))
     return result
@@ -237,15 +237,10 @@ def pull(store: Store, client: KuboClient, cid: CID | str) -> PullResult:
     root = cid if isinstance(cid, CID) else CID.parse(cid)
     if root.codec != 0x70:
         raise IntegrityError(f"CID {root}: codec {root.codec_name}, expected a dag-pb UnixFS directory")
+    what = f"DAG {root} from {client.url}"
     with tempfile.TemporaryDirectory(prefix="vial-pull-") as work:
-        car = Path(work) / "dag.car"
-        with open(car, "wb") as out:
-            client.dag_export(root, out)
-        what = f"DAG {root} from {client.url}"
-        with open(car, "rb") as handle, BlockFile(Path(work)) as blocks:
-            got = load_car(handle, blocks, what)
-            if got != root:
-                raise IntegrityError(f"{what}: node sent a CAR rooted at {got}")
+        with client.dag_export_reader(root) as stream, BlockFile(Path(work)) as blocks:
+            load_car(stream, blocks, what, expected=root)  # type: ignore[arg-type]
             result = _import_blocks(store, blocks, root, what)
     CidRecords(store).put(CidRecord(str(root), result.manifest, _guess_profile(root), result.ref, node=client.url))
     return result

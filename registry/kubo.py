@@ -11,6 +11,7 @@ CIDs and blocks themselves.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -40,13 +41,15 @@ class AddedEntry:
 class KuboClient:
     """Talks to one Kubo node's RPC API, e.g. ``http://127.0.0.1:5001``."""
 
-    def __init__(self, url: str, timeout: float = 60.0) -> None:
+    def __init__(self, url: str, timeout: float = 60.0, stall_timeout: float = 300.0) -> None:
         url = url.rstrip("/")
         if url.endswith("/api/v0"):
             url = url[: -len("/api/v0")]
         if not url.startswith(("http://", "https://")):
             raise ServiceError(f"IPFS node {url!r}: expected an http:// or https:// RPC API address")
         self.url = url
+        self._timeout = timeout
+        self.stall_timeout = stall_timeout  # longest wait for more bytes of a streamed answer
         self._http = httpx.Client(base_url=url + "/api/v0", timeout=httpx.Timeout(timeout, read=None))
 
     def close(self) -> None:
@@ -87,12 +90,15 @@ class KuboClient:
         except ValueError:
             raise ServiceError(f"IPFS node {self.url}: {call}: answer is not JSON") from None
 
-    def _stream(self, call: str, params: dict[str, Any]) -> Iterator[httpx.Response]:
+    @contextlib.contextmanager
+    def _stream(self, call: str, params: dict[str, Any]) -> Iterator[_ResponseReader]:
+        """A streamed answer as a file-like reader; waits at most ``stall_timeout`` for each read."""
+        timeout = httpx.Timeout(self._timeout, read=self.stall_timeout)
         try:
-            with self._http.stream("POST", "/" + call, params=params) as response:
+            with self._http.stream("POST", "/" + call, params=params, timeout=timeout) as response:
                 if response.status_code != 200:
                     raise self._fail(call, response)
-                yield response
+                yield _ResponseReader(response, f"IPFS node {self.url}: {call}")
         except httpx.HTTPError as exc:
             raise ServiceError(f"IPFS node {self.url}: {call}: {type(exc).__name__}: {exc}") from None
 
@@ -103,6 +109,23 @@ class KuboClient:
 
     def id(self) -> dict[str, Any]:
         return dict(self._json("id"))
+
+    def config_get(self, key: str) -> Any:
+        """One value of the node's configuration, e.g. ``Import``."""
+        return self._json("config", {"arg": key}).get("Value")
+
+    def import_settings_differ(self, profile: Profile) -> list[str]:
+        """The node's ``Import.*`` settings that are not the profile's (what ``add`` cannot override)."""
+        try:
+            settings = self.config_get("Import") or {}
+        except ServiceError:
+            return []
+        threshold = str(settings.get("UnixFSHAMTDirectorySizeThreshold") or "256KiB")
+        wanted = {
+            "UnixFSHAMTDirectorySizeEstimation": (settings.get("UnixFSHAMTDirectorySizeEstimation") or "links", profile.hamt_estimation),
+            "UnixFSHAMTDirectorySizeThreshold": (threshold, f"{profile.hamt_threshold // 1024}KiB"),
+        }
+        return [f"Import.{k} is {have!r}, profile needs {want!r}" for k, (have, want) in wanted.items() if have != want]
 
     # -- add -----------------------------------------------------------------------------------
 
@@ -189,11 +212,15 @@ class KuboClient:
     def dag_export(self, cid: CID, sink: BinaryIO) -> int:
         """Stream the DAG under ``cid`` as a CAR into ``sink``; returns the bytes written."""
         written = 0
-        for response in self._stream("dag/export", {"arg": str(cid), "progress": "false"}):
-            for chunk in response.iter_bytes(STREAM_CHUNK):
+        with self.dag_export_reader(cid) as reader:
+            while chunk := reader.read(STREAM_CHUNK):
                 sink.write(chunk)
                 written += len(chunk)
         return written
+
+    def dag_export_reader(self, cid: CID) -> contextlib.AbstractContextManager[_ResponseReader]:
+        """The CAR of the DAG under ``cid`` as a file-like stream (for reading while it arrives)."""
+        return self._stream("dag/export", {"arg": str(cid), "progress": "false"})
 
     def block_get(self, cid: CID) -> bytes:
         block = self._post("block/get", {"arg": str(cid)}).content
@@ -202,6 +229,32 @@ class KuboClient:
         except IntegrityError:
             raise IntegrityError(f"IPFS node {self.url}: block {cid}: content does not match its CID") from None
         return block
+
+
+class _ResponseReader:
+    """``read(n)`` over a streamed httpx response; transport errors become ``ServiceError``."""
+
+    def __init__(self, response: httpx.Response, what: str) -> None:
+        self._chunks = response.iter_bytes(STREAM_CHUNK)
+        self._buffer = bytearray()
+        self._what = what
+        self._done = False
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._done and (size < 0 or len(self._buffer) < size):
+            try:
+                chunk = next(self._chunks)
+            except StopIteration:
+                self._done = True
+                break
+            except httpx.HTTPError as exc:
+                raise ServiceError(f"{self._what}: {type(exc).__name__}: {exc}") from None
+            self._buffer += chunk
+        if size < 0:
+            size = len(self._buffer)
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
 
 
 def client_from_env(url: str | None = None) -> KuboClient | None:

@@ -17,7 +17,7 @@ from vial.cli import cli
 from vial.errors import IntegrityError, ServiceError
 from vial.registry.car import encode_header
 from vial.registry.cid import CID
-from vial.registry.ipfs import CidRecords, export_car, pin, pull
+from vial.registry.ipfs import CidRecords, export_car, image_cid, pin, pull
 from vial.registry.kubo import KuboClient
 from vial.registry.store import Store
 
@@ -177,7 +177,7 @@ def test_bad_cars_from_a_node(tmp_path: Path, damage: str) -> None:
         expected = "not reachable from root"
     else:
         body = encode_header(CID.of(b"elsewhere", 0x55)) + b"".join(sections)
-        expected = "rooted at"
+        expected = "CAR is rooted at .*, expected"
     clean = tmp_path / "clean"
     with fake_node({"dag/export": lambda: (200, body)}) as url, KuboClient(url) as client:
         with pytest.raises(IntegrityError, match=expected):
@@ -254,3 +254,18 @@ def test_pin_refused_when_node_computes_another_cid(tmp_path: Path) -> None:
             pin(source, "demo:1.0", client)
     assert pinned == []
     assert not (source.root / "records").exists()
+
+
+def test_pin_refused_on_a_node_with_other_hamt_settings(kubo_factory, tmp_path: Path) -> None:
+    # A v0-2015 node estimates directory size by links; an image whose blobs directory is over
+    # 256 KiB by block size (2500 blobs x ~109 bytes) but not by links (2500 x 100 bytes) gets another
+    # CID there: vial refuses to pin it.
+    node = kubo_factory("unixfs-v0-2015")
+    store = Store(tmp_path / "store")
+    make_image(store, "many:1", [layer_tar({f"f{i}": b"%d" % i}) for i in range(2498)])
+    with KuboClient(node.url) as client:
+        with pytest.raises(IntegrityError, match="not pinned; node settings differ: Import.UnixFSHAMTDirectorySizeEstimation"):
+            pin(store, "many:1", client, "unixfs-v1-2025")
+        pinned = client.pin_ls()
+    assert str(image_cid(store, "many:1")[0]) not in pinned
+    assert not (store.root / "records").exists()

@@ -74,3 +74,36 @@ def test_hamt_threshold_vectors(tmp_path: Path, profile: str, count: int, name_l
     directory = make_names_dir(tmp_path / "dir", count, name_len, last_len, seed)
     with Importer(profile) as importer:
         assert str(importer.add_path(directory).cid) == expected
+
+
+def test_memory_stays_flat_on_a_large_stream() -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with Importer("unixfs-v1-2025") as importer:
+            importer.add_stream(DeterministicReader(768 * MIB, "flat-memory"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 48 * MIB, f"peak {peak / MIB:.1f} MiB while importing 768 MiB"
+
+
+def test_cli_cid_prints_the_cid_alone(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    import vial.cli.ipfs_cmds  # noqa: F401
+    from vial.cli import cli
+
+    (tmp_path / "hello.txt").write_bytes(b"hello world")
+    runner = CliRunner()
+    plain = runner.invoke(cli, ["cid", str(tmp_path / "hello.txt")])
+    assert plain.exit_code == 0 and plain.stdout == "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e\n"
+    legacy = runner.invoke(cli, ["cid", "--profile", "unixfs-v0-2015", str(tmp_path / "hello.txt")])
+    assert legacy.stdout == "Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD\n"
+    as_json = json.loads(runner.invoke(cli, ["cid", "--json", str(tmp_path)]).stdout)
+    assert as_json["profile"] == "unixfs-v1-2025" and as_json["cid"].startswith("bafybei")
+    bad = runner.invoke(cli, ["cid", "--profile", "nope", str(tmp_path)])
+    assert bad.exit_code == 2 and "nope" in bad.stderr
