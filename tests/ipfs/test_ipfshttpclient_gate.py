@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # urllib3 warns about ipfshttpclient's old arguments
 def test_ipfshttpclient_refuses_current_kubo(kubo_factory) -> None:
     ipfshttpclient = pytest.importorskip("ipfshttpclient")
     node = kubo_factory("unixfs-v1-2025")

@@ -256,13 +256,32 @@ def test_pin_refused_when_node_computes_another_cid(tmp_path: Path) -> None:
     assert not (source.root / "records").exists()
 
 
-def test_pin_refused_on_a_node_with_other_hamt_settings(kubo_factory, tmp_path: Path) -> None:
-    # A v0-2015 node estimates directory size by links; an image whose blobs directory is over
-    # 256 KiB by block size (2500 blobs x ~109 bytes) but not by links (2500 x 100 bytes) gets another
-    # CID there: vial refuses to pin it.
-    node = kubo_factory("unixfs-v0-2015")
-    store = Store(tmp_path / "store")
+@pytest.fixture(scope="module")
+def many_blobs_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """An image of 2500 blobs: its blobs/sha256 directory is over 256 KiB by block size
+    (2500 x ~109 bytes, so a HAMT in unixfs-v1-2025) but not by links (2500 x 100 bytes)."""
+    store = Store(tmp_path_factory.mktemp("many") / "store")
     make_image(store, "many:1", [layer_tar({f"f{i}": b"%d" % i}) for i in range(2498)])
+    return store
+
+
+def test_car_round_trip_of_a_hamt_layout_is_deterministic(many_blobs_store: Store, tmp_path: Path) -> None:
+    first, second = tmp_path / "1.car", tmp_path / "2.car"
+    cid, digest = export_car(many_blobs_store, "many:1", first)
+    assert export_car(many_blobs_store, "many:1", second) == (cid, digest)
+    assert first.read_bytes() == second.read_bytes()
+    clean = Store(tmp_path / "clean")
+    from vial.registry.ipfs import import_car
+
+    result = import_car(clean, first, expected=cid)
+    assert result.manifest == digest and len(clean.image("many:1").manifest.layers) == 2498
+
+
+def test_pin_refused_on_a_node_with_other_hamt_settings(kubo_factory, many_blobs_store: Store) -> None:
+    # A v0-2015 node estimates directory size by links, so it makes a basic directory where
+    # unixfs-v1-2025 makes a HAMT: another CID, which vial refuses to pin.
+    node = kubo_factory("unixfs-v0-2015")
+    store = many_blobs_store
     with KuboClient(node.url) as client:
         with pytest.raises(IntegrityError, match="not pinned; node settings differ: Import.UnixFSHAMTDirectorySizeEstimation"):
             pin(store, "many:1", client, "unixfs-v1-2025")
