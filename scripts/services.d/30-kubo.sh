@@ -8,7 +8,7 @@
 # deprecation notice in the proxy's version list, which the proxy here refuses (403). Building the
 # same package from a tiny module that requires the pinned version gives the same binary.
 source "$(dirname "$0")/lib.sh"
-apt_install curl || exit 1
+apt_install curl busybox-static || exit 1  # busybox-static: a runnable one-layer test image
 KUBO_VERSION="v0.41.0"   # IPIP-499 import profiles (unixfs-v1-2025, unixfs-v0-2015) need >= v0.40
 KUBO_API_PORT="${VIAL_KUBO_API_PORT:-5001}"
 KUBO_GATEWAY_PORT="${VIAL_KUBO_GATEWAY_PORT:-8089}"

@@ -288,3 +288,25 @@ def test_pin_refused_on_a_node_with_other_hamt_settings(kubo_factory, many_blobs
         pinned = client.pin_ls()
     assert str(image_cid(store, "many:1")[0]) not in pinned
     assert not (store.root / "records").exists()
+
+
+def test_busybox_image_round_trip(kubo_factory, tmp_path: Path, service_missing) -> None:
+    """A runnable image (static busybox, one layer) goes A -> B intact; running it is the lead's."""
+    from tests.ipfs.images import BUSYBOX, busybox_image
+
+    if not Path(BUSYBOX).is_file():
+        service_missing("busybox-static is not installed: run scripts/services.sh")
+    a = kubo_factory("unixfs-v1-2025")
+    b = kubo_factory("unixfs-v1-2025")
+    _connect(b, a)
+    source = Store(tmp_path / "source")
+    digest = busybox_image(source).digest
+    with KuboClient(a.url) as client:
+        cid = pin(source, "busybox:1", client).cid
+    clean = Store(tmp_path / "clean")
+    with KuboClient(b.url) as client:
+        assert pull(clean, client, cid).manifest == digest
+    image = clean.image("busybox:1")
+    assert image.config.entrypoint == ("/bin/busybox",)
+    layer = image.manifest.layers[0].digest
+    assert clean.blob_path(layer).read_bytes() == source.blob_path(layer).read_bytes()
