@@ -91,6 +91,14 @@ def test_embedded_pin_writes_car_and_import_restores(tmp_path: Path, monkeypatch
     data = json.loads(pinned.stdout)
     car = Path(data["car"])
     assert car.is_file() and car.parent == source.root / "cars"
+    known = runner.invoke(cli, ["cid", "--image", "demo:1.0"])
+    assert known.stdout.strip() == data["cid"]
+    exported = runner.invoke(cli, ["-q", "export", "demo:1.0", "--car", str(tmp_path / "e.car")])
+    assert exported.exit_code == 0 and exported.stdout.strip() == data["cid"]
+    assert (tmp_path / "e.car").read_bytes() == car.read_bytes()
+    missing = runner.invoke(cli, ["export", "nope:1", "--car", str(tmp_path / "n.car")])
+    assert missing.exit_code == 1 and "nope:1: no such image" in missing.stderr
+    assert not (tmp_path / "n.car").exists()
     computed = runner.invoke(cli, ["cid", str(tmp_path / "nothing-here")])
     assert computed.exit_code == 1 and "no such file" in computed.stderr
     monkeypatch.setenv("VIAL_HOME", str(tmp_path / "clean"))

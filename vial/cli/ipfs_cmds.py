@@ -10,7 +10,7 @@ from vial.cli import cli
 from vial.cli.output import Output, emit_json, json_option
 from vial.errors import ServiceError
 from vial.registry.cid import CID
-from vial.registry.ipfs import export_car, import_car, pin, pull
+from vial.registry.ipfs import export_car, image_cid, import_car, pin, pull
 from vial.registry.kubo import ENV_API, KuboClient, client_from_env
 from vial.registry.pinsvc import ENV_SERVICE, ENV_TOKEN, service_from_env
 from vial.registry.store import Store
@@ -32,16 +32,28 @@ node_option = click.option(
 
 
 @cli.command("cid")
-@click.argument("path", type=click.Path(exists=False, path_type=Path))
+@click.argument("target", metavar="PATH")
 @profile_option
 @click.option("--hidden", is_flag=True, help="Include entries whose names start with a dot.")
+@click.option("--image", "is_image", is_flag=True, help="PATH is an image reference in the store: print the CID of its OCI layout.")
 @json_option
-def cid_cmd(path: Path, profile: str, hidden: bool, as_json: bool) -> None:
-    """Print the IPFS CID of PATH (file or directory), computed locally, like `ipfs add --only-hash -Q`."""
+def cid_cmd(target: str, profile: str, hidden: bool, is_image: bool, as_json: bool) -> None:
+    """Print the IPFS CID of PATH (file or directory), computed locally, like `ipfs add --only-hash -Q`.
+
+    With --image, PATH names an image in the store and the CID is that of the OCI layout
+    `vial pin` would publish.
+    """
+    if is_image:
+        cid, digest = image_cid(Store(), target, profile)
+        if as_json:
+            emit_json({"cid": str(cid), "profile": profile, "image": target, "manifest": digest})
+        else:
+            click.echo(str(cid))
+        return
     with Importer(profile, hidden=hidden) as importer:
-        node = importer.add_path(path)
+        node = importer.add_path(Path(target))
     if as_json:
-        emit_json({"cid": str(node.cid), "profile": profile, "path": str(path), "size": node.tsize})
+        emit_json({"cid": str(node.cid), "profile": profile, "path": target, "size": node.tsize})
     else:
         click.echo(str(node.cid))
 
