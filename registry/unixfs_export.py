@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from vial.errors import IntegrityError
 from vial.registry.car import BlockFile
@@ -100,7 +100,7 @@ class Materializer:
             size = self._file_content(cid, out, hasher, 0)
         self.file_digests[target] = ("sha256:" + hasher.hexdigest(), size)
 
-    def _file_content(self, cid: CID, out: BinaryIO, hasher: "hashlib._Hash", depth: int) -> int:
+    def _file_content(self, cid: CID, out: BinaryIO, hasher: Any, depth: int) -> int:
         if depth > MAX_DEPTH:
             raise IntegrityError(f"{self._what}: file DAG deeper than {MAX_DEPTH}")
         if cid.codec == RAW:
