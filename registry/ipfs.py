@@ -4,11 +4,12 @@
 * ``export_car`` / ``import_car``: the image as a CAR file, and back into the store.
 * ``pin``: to a Kubo node (``ipfs add`` with the profile's parameters; the node's CID must equal
   vial's, else the pin is refused and removed), or, with no node, a CAR beside the store.
-* ``pull``: ``dag export`` from a node into a temporary CAR, then as ``import_car``.
+* ``pull``: ``dag export`` from a node, streamed into the same checks as ``import_car``.
 
 Import checks, before anything reaches the store: every block against its CID, the DAG shape,
-that no block is left over, then every OCI blob (index, manifest, config, layers) against its
-digest and size. Only then are the blobs added and the name tagged. CID <-> manifest digest
+the layout's entries, every OCI blob (index, manifest, config, layers) against its digest and
+size (layers never written past their declared size), and that no block is left over. Only then
+are the blobs added and the name tagged. CID <-> manifest digest
 records are kept under ``<store>/records/cids/``.
 """
 
@@ -20,7 +21,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from vial.digest import is_digest
+from vial.digest import is_digest, sha256_bytes
 from vial.errors import IntegrityError, NotFoundError
 from vial.fsutil import atomic_write_text, atomic_writer
 from vial.oci import ANNOTATION_REF_NAME, OCI_LAYOUT_FILE, Descriptor, ImageConfig, Index, Manifest
@@ -29,7 +30,7 @@ from vial.registry.cid import CID
 from vial.registry.kubo import KuboClient
 from vial.registry.store import Store
 from vial.registry.unixfs import DEFAULT_PROFILE, Importer, Profile, get_profile
-from vial.registry.unixfs_export import Materializer
+from vial.registry.unixfs_export import UnixFSReader, write_file_to
 
 LAYOUT_NAME = "layout"
 
@@ -161,56 +162,83 @@ def pin(store: Store, ref: str, client: KuboClient | None = None, profile: Profi
         return PinResult(expected, digest, prof.name, node=client.url)
 
 
-def _check_blob(layout: Path, descriptor: Descriptor, digests: dict[Path, tuple[str, int]], what: str) -> Path:
-    if not is_digest(descriptor.digest):
-        raise IntegrityError(f"{what}: not a sha256 digest: {descriptor.digest!r}")
-    path = layout / "blobs" / "sha256" / descriptor.digest.split(":", 1)[1]
-    if path not in digests:
-        raise IntegrityError(f"{what} {descriptor.digest}: blob is missing from the layout")
-    digest, size = digests[path]
-    if digest != descriptor.digest:
-        raise IntegrityError(f"{what} {descriptor.digest}: content has digest {digest}")
-    if size != descriptor.size:
-        raise IntegrityError(f"{what} {descriptor.digest}: {size} bytes, descriptor says {descriptor.size}")
-    return path
+MAX_SMALL_FILE = 1 << 20  # oci-layout, index.json
+MAX_JSON_BLOB = 16 << 20  # manifest, config
 
 
-def import_layout(store: Store, layout: Path, digests: dict[Path, tuple[str, int]], what: str) -> tuple[str, str | None]:
-    """Check an OCI layout (files already hashed into ``digests``), then add its image to the store."""
-    if (layout / "oci-layout").is_file() is False or (layout / "oci-layout").read_bytes().strip() != OCI_LAYOUT_FILE:
-        raise IntegrityError(f"{what}: not an OCI image layout (oci-layout file missing or unexpected)")
-    index_path = layout / "index.json"
-    if not index_path.is_file():
-        raise IntegrityError(f"{what}: OCI layout has no index.json")
-    index = Index.from_bytes(index_path.read_bytes(), f"{what}: index.json")
-    if len(index.manifests) != 1:
-        raise IntegrityError(f"{what}: index.json lists {len(index.manifests)} images, expected one")
-    top = index.manifests[0]
-    manifest_path = _check_blob(layout, top, digests, "manifest")
-    manifest = Manifest.from_bytes(manifest_path.read_bytes(), f"manifest {top.digest}")
-    config_path = _check_blob(layout, manifest.config, digests, "config")
-    config = ImageConfig.from_bytes(config_path.read_bytes(), f"config {manifest.config.digest}")
-    if len(config.diff_ids) != len(manifest.layers):
-        raise IntegrityError(f"image {top.digest}: {len(manifest.layers)} layers but {len(config.diff_ids)} diff_ids")
-    layer_paths = [(_check_blob(layout, layer, digests, "layer"), layer) for layer in manifest.layers]
-    # Everything checked: only now does anything reach the store.
-    for path, layer in layer_paths:
-        store.put_file(path, expected=layer.digest)
-    store.put_file(config_path, expected=manifest.config.digest)
-    store.put_file(manifest_path, expected=top.digest)
-    name = top.annotations.get(ANNOTATION_REF_NAME)
-    if name:
-        store.tag(name, Descriptor(top.media_type, top.digest, top.size))
-    return top.digest, name
+def _layout_files(files: dict[str, CID], what: str) -> dict[str, CID]:
+    """The layout's blobs by digest, after checking that nothing else is in the tree."""
+    blobs: dict[str, CID] = {}
+    for path, cid in files.items():
+        if path in ("oci-layout", "index.json"):
+            continue
+        parts = path.split("/")
+        if len(parts) == 3 and parts[:2] == ["blobs", "sha256"] and is_digest("sha256:" + parts[2]):
+            blobs["sha256:" + parts[2]] = cid
+        else:
+            raise IntegrityError(f"{what}: unexpected entry {path!r} in the OCI layout")
+    for required in ("oci-layout", "index.json"):
+        if required not in files:
+            raise IntegrityError(f"{what}: OCI layout has no {required}")
+    return blobs
+
+
+def _read_json_blob(reader: UnixFSReader, blobs: dict[str, CID], descriptor: Descriptor, kind: str, what: str) -> bytes:
+    if descriptor.digest not in blobs:
+        raise IntegrityError(f"{what}: {kind} {descriptor.digest} is missing from the layout")
+    if descriptor.size > MAX_JSON_BLOB:
+        raise IntegrityError(f"{what}: {kind} {descriptor.digest} declares {descriptor.size} bytes, more than allowed")
+    raw = reader.read_file(blobs[descriptor.digest], descriptor.size, f"{kind} {descriptor.digest}")
+    actual = sha256_bytes(raw)
+    if actual != descriptor.digest or len(raw) != descriptor.size:
+        raise IntegrityError(f"{what}: {kind} {descriptor.digest}: content has digest {actual} and {len(raw)} bytes")
+    return raw
 
 
 def _import_blocks(store: Store, blocks: BlockFile, root: CID, what: str) -> PullResult:
+    """Check the image in the DAG at ``root`` completely, then add it to the store."""
+    reader = UnixFSReader(blocks, what)
+    files = reader.files(root)
+    blobs = _layout_files(files, what)
+    if reader.read_file(files["oci-layout"], MAX_SMALL_FILE, "oci-layout").strip() != OCI_LAYOUT_FILE:
+        raise IntegrityError(f"{what}: oci-layout is not an OCI image layout 1.0.0 marker")
+    index = Index.from_bytes(reader.read_file(files["index.json"], MAX_SMALL_FILE, "index.json"), f"{what}: index.json")
+    if len(index.manifests) != 1:
+        raise IntegrityError(f"{what}: index.json lists {len(index.manifests)} images, expected one")
+    top = index.manifests[0]
+    manifest_raw = _read_json_blob(reader, blobs, top, "manifest", what)
+    manifest = Manifest.from_bytes(manifest_raw, f"manifest {top.digest}")
+    config_raw = _read_json_blob(reader, blobs, manifest.config, "config", what)
+    config = ImageConfig.from_bytes(config_raw, f"config {manifest.config.digest}")
+    if len(config.diff_ids) != len(manifest.layers):
+        raise IntegrityError(f"image {top.digest}: {len(manifest.layers)} layers but {len(config.diff_ids)} diff_ids")
+    needed = {top.digest, manifest.config.digest, *(layer.digest for layer in manifest.layers)}
+    extra = sorted(set(blobs) - needed)
+    if extra:
+        raise IntegrityError(f"{what}: blob {extra[0]} is not part of image {top.digest}")
     with tempfile.TemporaryDirectory(prefix="vial-pull-") as work:
-        layout = Path(work) / LAYOUT_NAME
-        materializer = Materializer(blocks, what)
-        materializer.run(root, layout)
-        digest, name = import_layout(store, layout, materializer.file_digests, what)
-    return PullResult(root, digest, name)
+        staged: list[tuple[Path, Descriptor]] = []
+        for layer in manifest.layers:
+            if layer.digest not in blobs:
+                raise IntegrityError(f"{what}: layer {layer.digest} is missing from the layout")
+            target = Path(work) / layer.digest.split(":", 1)[1]
+            if target.exists():
+                continue  # the same layer listed twice
+            written = write_file_to(reader, blobs[layer.digest], target, layer.size, f"layer {layer.digest}")
+            if written.digest != layer.digest or written.size != layer.size:
+                raise IntegrityError(f"{what}: layer {layer.digest}: content has digest {written.digest} and {written.size} bytes")
+            staged.append((target, layer))
+        if reader.unused():
+            raise IntegrityError(f"{what}: {reader.unused()} block(s) not reachable from root {root}")
+        # Everything checked: only now does anything reach the store.
+        for path, layer in staged:
+            store.put_file(path, expected=layer.digest)
+    store.put_bytes(config_raw, expected=manifest.config.digest)
+    store.put_bytes(manifest_raw, expected=top.digest)
+    name = top.annotations.get(ANNOTATION_REF_NAME)
+    if name:
+        store.tag(name, Descriptor(top.media_type, top.digest, top.size))
+    return PullResult(root, top.digest, name)
 
 
 def import_car(store: Store, car: Path, expected: CID | None = None, profile: str | None = None) -> PullResult:
