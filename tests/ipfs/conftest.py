@@ -22,12 +22,15 @@ import pytest
 GOPATH_BIN = Path(os.environ.get("GOPATH", "/root/go")) / "bin"
 
 
+KUBO_VERSION = "0.41.0"  # as pinned in scripts/services.d/30-kubo.sh
+
+
 def kubo_binary() -> str | None:
-    found = shutil.which("ipfs")
-    if found:
-        return found
+    """The ``ipfs`` built by the services script (GOPATH/bin), else one on PATH."""
     candidate = GOPATH_BIN / "ipfs"
-    return str(candidate) if candidate.is_file() else None
+    if candidate.is_file():
+        return str(candidate)
+    return shutil.which("ipfs")
 
 
 class KuboNode:
@@ -95,6 +98,9 @@ def kubo_bin(service_missing: Callable[[str], None]) -> str:
     binary = kubo_binary()
     if binary is None:
         service_missing("kubo (ipfs) is not installed: run scripts/services.sh")
+    version = subprocess.run([binary, "version", "--number"], capture_output=True, text=True, check=False).stdout.strip()
+    if version != KUBO_VERSION:
+        service_missing(f"kubo {KUBO_VERSION} is needed, {binary} is {version or 'unknown'}: run scripts/services.sh")
     return binary  # type: ignore[return-value]
 
 
@@ -191,8 +197,9 @@ class ClusterPeer:
 
 @pytest.fixture()
 def cluster_factory(tmp_path: Path, service_missing: Callable[[str], None]) -> Iterator[Callable[[KuboNode], ClusterPeer]]:
-    binary = shutil.which("ipfs-cluster-service") or str(GOPATH_BIN / "ipfs-cluster-service")
-    if not Path(binary).is_file():
+    candidate = GOPATH_BIN / "ipfs-cluster-service"
+    binary = str(candidate) if candidate.is_file() else (shutil.which("ipfs-cluster-service") or "")
+    if not binary:
         service_missing("ipfs-cluster-service is not installed: run scripts/services.sh")
     peers: list[ClusterPeer] = []
 

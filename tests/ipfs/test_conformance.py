@@ -50,6 +50,7 @@ def test_file_sizes(kubo_repos: dict[str, KuboNode], tmp_path: Path, profile: st
     assert vial_cid(profile, path) == kubo_cid(kubo_repos[profile], path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("which", ["1024MiB+1", "300MB"])
 def test_big_files(kubo_repos: dict[str, KuboNode], big_files: dict[str, Path], profile: str, which: str) -> None:

@@ -63,7 +63,11 @@ def test_empty_directory_vectors(tmp_path: Path, profile: str, expected: str) ->
         assert str(importer.add_path(tmp_path).cid) == expected
 
 
-@pytest.mark.parametrize(("profile", "size", "seed", "expected"), FILES, ids=[f"{p}-{s}" for p, s, _, _ in FILES])
+@pytest.mark.parametrize(
+    ("profile", "size", "seed", "expected"),
+    [pytest.param(*f, marks=[pytest.mark.slow] if f[1] >= 1024 * MIB else []) for f in FILES],
+    ids=[f"{p}-{s}" for p, s, _, _ in FILES],
+)
 def test_file_vectors(profile: str, size: int, seed: str, expected: str) -> None:
     with Importer(profile) as importer:
         assert str(importer.add_stream(DeterministicReader(size, seed)).cid) == expected
