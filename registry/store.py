@@ -20,7 +20,7 @@ import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -217,6 +217,16 @@ class Store:
             kept.append(descriptor.with_annotations(annotations))
             atomic_write_bytes(self._index_path, Index(tuple(kept)).to_bytes())
 
+    def add_to_index(self, descriptor: Descriptor) -> None:
+        """List an unnamed manifest (e.g. an OCI referrer of an image) in index.json, once."""
+        if not self.has_blob(descriptor.digest):
+            raise NotFoundError(f"cannot list manifest {descriptor.digest}: it is not in the store")
+        with self._lock:
+            current = self.index()
+            if any(m.digest == descriptor.digest for m in current.manifests):
+                return
+            atomic_write_bytes(self._index_path, Index((*current.manifests, descriptor)).to_bytes())
+
     def names(self) -> list[tuple[str, Descriptor]]:
         return [
             (m.annotations[ANNOTATION_REF_NAME], m)
@@ -263,26 +273,35 @@ class Store:
         """Every blob an image needs, manifest first."""
         return [image.descriptor, image.manifest.config, *image.manifest.layers]
 
-    def export_layout(self, ref: str, dest: Path, extra: list[Descriptor] | None = None) -> Image:
-        """Write an OCI image layout holding one image (plus ``extra`` blobs) to ``dest``, atomically."""
+    def _export_plan(self, ref: str, with_manifests: Sequence[Descriptor]) -> tuple[Image, bytes, list[Descriptor]]:
+        """What an export holds: the image, the index.json listing it (and ``with_manifests``, e.g. its
+        referrers), and every blob they need, each once."""
         image = self.image(ref)
+        top = image.descriptor.with_annotations(
+            {k: v for k, v in image.descriptor.annotations.items() if k == ANNOTATION_REF_NAME}
+        )
+        blobs = self.image_blobs(image)
+        for extra in with_manifests:
+            manifest = Manifest.from_bytes(self.read_blob(extra.digest, f"manifest {extra.digest}"))
+            blobs += [extra, manifest.config, *manifest.layers]
+        unique = list({descriptor.digest: descriptor for descriptor in blobs}.values())
+        return image, Index((top, *with_manifests)).to_bytes(), unique
+
+    def export_layout(self, ref: str, dest: Path, with_manifests: Sequence[Descriptor] = ()) -> Image:
+        """Write an OCI image layout holding one image (and ``with_manifests``) to ``dest``, atomically."""
+        image, index, blobs = self._export_plan(ref, with_manifests)
         dest = Path(dest)
         if dest.exists() and any(dest.iterdir()):
             raise NotFoundError(f"{dest}: exists and is not empty")
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".tmp-export-", dir=dest.parent))
         try:
-            blobs = staging / "blobs" / "sha256"
-            blobs.mkdir(parents=True)
-            for descriptor in [*self.image_blobs(image), *(extra or [])]:
-                target = blobs / hex_of(descriptor.digest)
-                if not target.exists():
-                    _copy_verified(self, descriptor.digest, target)
+            blob_dir = staging / "blobs" / "sha256"
+            blob_dir.mkdir(parents=True)
+            for descriptor in blobs:
+                _copy_verified(self, descriptor.digest, blob_dir / hex_of(descriptor.digest))
             (staging / "oci-layout").write_bytes(OCI_LAYOUT_FILE)
-            top = image.descriptor.with_annotations(
-                {k: v for k, v in image.descriptor.annotations.items() if k == ANNOTATION_REF_NAME}
-            )
-            (staging / "index.json").write_bytes(Index((top,)).to_bytes())
+            (staging / "index.json").write_bytes(index)
             if dest.exists():
                 dest.rmdir()
             os.replace(staging, dest)
@@ -291,9 +310,9 @@ class Store:
             raise
         return image
 
-    def export_archive(self, ref: str, dest: Path, extra: list[Descriptor] | None = None) -> Image:
-        """Write the image as a tar of an OCI layout (``docker save``-style archive), atomically."""
-        image = self.image(ref)
+    def export_archive(self, ref: str, dest: Path, with_manifests: Sequence[Descriptor] = ()) -> Image:
+        """Write the image as a tar of an OCI layout (an OCI archive), atomically and deterministically."""
+        image, index, blobs = self._export_plan(ref, with_manifests)
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
@@ -301,15 +320,8 @@ class Store:
             with os.fdopen(fd, "wb") as handle:
                 with tarfile.open(fileobj=handle, mode="w|", format=tarfile.PAX_FORMAT) as archive:
                     _add_bytes(archive, "oci-layout", OCI_LAYOUT_FILE)
-                    top = image.descriptor.with_annotations(
-                        {k: v for k, v in image.descriptor.annotations.items() if k == ANNOTATION_REF_NAME}
-                    )
-                    _add_bytes(archive, "index.json", Index((top,)).to_bytes())
-                    seen: set[str] = set()
-                    for descriptor in [*self.image_blobs(image), *(extra or [])]:
-                        if descriptor.digest in seen:
-                            continue
-                        seen.add(descriptor.digest)
+                    _add_bytes(archive, "index.json", index)
+                    for descriptor in blobs:
                         info = tarfile.TarInfo(f"blobs/sha256/{hex_of(descriptor.digest)}")
                         info.size = self.blob_path(descriptor.digest).stat().st_size
                         info.mode = 0o444

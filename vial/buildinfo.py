@@ -26,6 +26,7 @@ class LayerRecord:
     diff_id: str  # the uncompressed tar's digest (in the config)
     size: int
     inputs_digest: str  # the layer cache key: hash of everything the layer is a function of
+    media_type: str = "application/vnd.oci.image.layer.v1.tar+zstd"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ Every command reports failure as one line on stderr (``vial: error: ...``) and a
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any
@@ -17,8 +18,34 @@ from vial.cli.output import Output, fail
 from vial.errors import VialError
 
 
+def _import_command_module(module: str) -> None:
+    importlib.import_module(f"vial.cli.{module}")
+
+
+def _import_all_commands() -> None:
+    from vial.cli.commands import COMMAND_MODULES
+
+    for module in sorted(set(COMMAND_MODULES.values())):
+        _import_command_module(module)
+
+
 class VialGroup(click.Group):
-    """A click group that turns every expected error into one line, and any other into one line too."""
+    """A click group that loads command modules lazily and turns every error into one line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _import_all_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        from vial.cli.commands import COMMAND_MODULES
+
+        if cmd_name not in self.commands:
+            module = COMMAND_MODULES.get(cmd_name)
+            if module:
+                _import_command_module(module)
+            else:
+                _import_all_commands()
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -44,13 +71,7 @@ def cli(ctx: click.Context, quiet: bool) -> None:
     ctx.obj = Output(quiet=quiet)
 
 
-def _register() -> None:
-    # Import command modules for their side effect of adding commands to ``cli``.
-    from vial.cli import commands  # noqa: F401
-
-
 def main(argv: list[str] | None = None) -> None:
-    _register()
     cli.main(args=argv, prog_name="vial")
 
 

@@ -1,0 +1,1 @@
+"""vial.attest: in-toto statements, DSSE signing and verification, Sigstore bundles."""

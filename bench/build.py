@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Build benchmark (not a test): vial against `docker build`, and layer packing against raw sha256.
+
+    .venv/bin/python bench/build.py [--example examples/longley-ols] [--runs 1]
+
+Prints, measured in the same run on the same engine:
+- cold build: vial into an empty store (downloads already in the cache) vs `docker build --no-cache`
+  of an equivalent Dockerfile: FROM the same Debian root filesystem (imported beforehand, so Docker
+  is spared the root filesystem that vial builds), wheels installed by pip from the same local
+  files (no network on either side), then code and data copied in;
+- warm rebuild, nothing changed: `vial build` vs `docker build` with its cache;
+- layer packing throughput (tar + sha256 + zstd + sha256 into the store) vs raw hashlib sha256 of
+  the same bytes.
+Targets: warm rebuild under 1 s; cold build faster than docker build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VIAL = str(Path(sys.executable).parent / "vial")
+
+
+def timed(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[float, str]:
+    start = time.perf_counter()
+    out = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if out.returncode != 0:
+        sys.exit(f"failed: {' '.join(command)}\n{out.stderr[-2000:]}")
+    return elapsed, out.stdout
+
+
+def docker_inputs(example: Path, home: Path, digest: str, context: Path) -> None:
+    """The same inputs for Docker: the Debian root fs (from vial's layer), wheels, code, data."""
+    sys.path.insert(0, str(REPO))
+    from vial.buildinfo import read_record
+    from vial.builders.tarball import iter_layer_tar
+    from vial.registry.store import Store
+
+    store = Store(home)
+    image = store.image(digest)
+    with open(context / "rootfs.tar", "wb") as out:
+        for chunk in iter_layer_tar(store, image.manifest.layers[0].digest):
+            out.write(chunk)
+    wheels = context / "wheels"
+    wheels.mkdir()
+    for wheel in read_record(home, digest).locked().python:
+        shutil.copyfile(store.blob_path(f"sha256:{wheel.sha256}"), wheels / wheel.wheel)
+    shutil.copytree(example, context / "project", ignore=shutil.ignore_patterns("vial.*", "README.md"))
+    (context / "Dockerfile").write_text(
+        "FROM vial-bench-base\n"
+        "COPY wheels /wheels\n"
+        "RUN python3 -m pip install --no-index --no-compile --no-deps --break-system-packages /wheels/*.whl\n"
+        "COPY project /project\n"
+        "WORKDIR /project\n"
+        'CMD ["python3", "analysis.py"]\n'
+    )
+
+
+def pack_throughput(size_mb: int) -> tuple[float, float]:
+    sys.path.insert(0, str(REPO))
+    from vial.builders.tarball import entries_from_directory, write_layer
+    from vial.registry.store import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "data"
+        root.mkdir()
+        rng = os.urandom(1 << 20)
+        # Half random, half repetitive: like real data, neither all compressible nor none.
+        for index in range(size_mb):
+            (root / f"f{index:04d}.bin").write_bytes(rng if index % 2 else b"research data " * 74898)
+        store = Store(Path(tmp) / "store")
+        start = time.perf_counter()
+        write_layer(store, entries_from_directory(root), 0)
+        pack = size_mb / (time.perf_counter() - start)
+        start = time.perf_counter()
+        for path in sorted(root.iterdir()):
+            hashlib.sha256(path.read_bytes()).digest()
+        raw = size_mb / (time.perf_counter() - start)
+    return pack, raw
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--example", default=str(REPO / "examples" / "longley-ols"))
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--pack-mb", type=int, default=512)
+    args = parser.parse_args()
+    example = Path(args.example).resolve()
+    work = Path(tempfile.mkdtemp(prefix="vial-bench-"))
+    env = {**os.environ, "VIAL_HOME": str(work / "prime")}
+    # Prime: downloads into the shared cache, and a store to take Docker's inputs from.
+    _, out = timed([VIAL, "-q", "build", "--locked", "--json", str(example)], env)
+    digest = json.loads(out)["digest"]
+
+    cold_vial = []
+    for run in range(args.runs):
+        env_run = {**os.environ, "VIAL_HOME": str(work / f"cold-{run}")}
+        cold_vial.append(timed([VIAL, "-q", "build", "--locked", str(example)], env_run)[0])
+    warm_vial = [timed([VIAL, "-q", "build", "--locked", str(example)], env)[0] for _ in range(max(3, args.runs))]
+
+    context = work / "docker"
+    context.mkdir()
+    docker_inputs(example, work / "prime", digest, context)
+    timed(["docker", "import", str(context / "rootfs.tar"), "vial-bench-base"])
+    (context / "rootfs.tar").unlink()
+    # pip is not in the image (Debian's essential set): Docker's build runs pip from its wheel.
+    pip_wheel = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "pip==26.3", "-d", str(context / "wheels")],
+        capture_output=True, check=False,
+    )
+    if pip_wheel.returncode != 0:
+        sys.exit("cannot fetch a pip wheel for the Docker side")
+    (context / "Dockerfile").write_text(
+        (context / "Dockerfile").read_text().replace(
+            "RUN python3 -m pip install",
+            "RUN python3 /wheels/pip-26.3-py3-none-any.whl/pip install",
+        )
+    )
+    cold_docker = []
+    for run in range(args.runs):
+        cold_docker.append(
+            timed(["docker", "build", "--no-cache", "--network=none", "-q", "-t", f"vial-bench:{run}", "."], cwd=context)[0]
+        )
+    warm_docker = [
+        timed(["docker", "build", "--network=none", "-q", "-t", "vial-bench:warm", "."], cwd=context)[0]
+        for _ in range(max(3, args.runs))
+    ]
+    pack, raw = pack_throughput(args.pack_mb)
+
+    cv, cd = statistics.median(cold_vial), statistics.median(cold_docker)
+    wv, wd = statistics.median(warm_vial), statistics.median(warm_docker)
+    print(f"example: {example.name}")
+    print(f"cold build   vial {cv:7.2f} s   docker build --no-cache {cd:7.2f} s   ratio vial/docker {cv / cd:5.2f}")
+    print(f"warm rebuild vial {wv:7.2f} s   docker build (cached)   {wd:7.2f} s   ratio vial/docker {wv / wd:5.2f}")
+    print(f"packing {args.pack_mb} MiB: vial layer {pack:7.1f} MiB/s   raw sha256 {raw:7.1f} MiB/s   ratio {pack / raw:5.2f}")
+    print(f"targets: warm < 1 s: {'met' if wv < 1 else 'MISSED'}; cold faster than docker: {'met' if cv < cd else 'MISSED'}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""vial.builders: turn locked inputs into deterministic OCI layers, and layers into an image."""
