@@ -272,3 +272,55 @@ def pull(store: Store, client: KuboClient, cid: CID | str) -> PullResult:
             result = _import_blocks(store, blocks, root, what)
     CidRecords(store).put(CidRecord(str(root), result.manifest, _guess_profile(root), result.ref, node=client.url))
     return result
+
+
+# -- CIDs as image references ----------------------------------------------------------------
+
+CID_REF_PREFIXES = ("ipfs://", "/ipfs/", "cid:")
+
+
+def parse_cid_ref(ref: str) -> CID | None:
+    """The CID in ``ipfs://CID``, ``/ipfs/CID``, ``cid:CID`` or a bare dag-pb CID; else ``None``.
+
+    A prefixed REF that is not a valid CID is an error; a bare string that is not one is simply
+    not a CID reference (it may be a name).
+    """
+    for prefix in CID_REF_PREFIXES:
+        if ref.startswith(prefix):
+            return CID.parse(ref[len(prefix) :].strip("/"))
+    if not (ref.startswith("Qm") and len(ref) == 46) and not ref.startswith("bafy"):
+        return None
+    try:
+        cid = CID.parse(ref)
+    except IntegrityError:
+        return None
+    return cid if cid.codec == 0x70 else None
+
+
+def resolve_cid_ref(ref: str, workdir: Path, client: KuboClient | None = None,
+                    home: Store | None = None) -> tuple[Store, str] | None:
+    """Resolve an image REF that is a CID into a verified image in a temporary store.
+
+    For a REF resolver (``resolver(ref, workdir)``): ``None`` when REF is not a CID; else the
+    image is fetched and checked as ``pull`` does, into a store under ``workdir`` (the user's store
+    is not touched), from ``client`` (default: ``$VIAL_IPFS_API``), or, without a node, from the
+    CAR ``vial pin`` left beside ``home`` (default: the user's store). Returns (store, digest).
+    """
+    cid = parse_cid_ref(ref)
+    if cid is None:
+        return None
+    store = Store(Path(workdir) / "ipfs-store")
+    if client is None:
+        from vial.registry.kubo import client_from_env
+
+        client = client_from_env()
+        if client is not None:
+            with client:
+                return store, pull(store, client, cid).manifest
+    else:
+        return store, pull(store, client, cid).manifest
+    home = home if home is not None else Store()
+    car = home.root / "cars" / f"{cid}.car"
+    if not car.is_file():
+        raise NotFoundError(f"{ref}: no IPFS node configured ($VIAL_IPFS_API) and no pinned CAR {car}")
+    return store, import_car(store, car, expected=cid).manifest

@@ -318,3 +318,24 @@ def test_busybox_image_round_trip(kubo_factory, tmp_path: Path, service_missing)
     assert image.config.entrypoint == ("/bin/busybox",)
     layer = image.manifest.layers[0].digest
     assert clean.blob_path(layer).read_bytes() == source.blob_path(layer).read_bytes()
+
+
+def test_cid_refs_resolve_to_verified_images(kubo_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vial.registry.ipfs import parse_cid_ref, resolve_cid_ref
+
+    assert parse_cid_ref("demo:1.0") is None
+    assert parse_cid_ref("bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e") is None  # raw: not an image
+    with pytest.raises(IntegrityError):
+        parse_cid_ref("ipfs://not-a-cid")
+    source, digest = _source_image(tmp_path)
+    monkeypatch.delenv("VIAL_IPFS_API", raising=False)
+    embedded = pin(source, "demo:1.0")  # a CAR beside the store
+    store, found = resolve_cid_ref(f"ipfs://{embedded.cid}", tmp_path / "w1", home=source)
+    assert found == digest and store.root.parent == tmp_path / "w1"
+    node = kubo_factory("unixfs-v1-2025")
+    with KuboClient(node.url) as client:
+        cid = pin(source, "demo:1.0", client).cid
+    monkeypatch.setenv("VIAL_IPFS_API", node.url)
+    store, found = resolve_cid_ref(str(cid), tmp_path / "w2")
+    assert found == digest and store.image(found).manifest.layers
+    assert resolve_cid_ref("demo:1.0", tmp_path / "w3") is None
