@@ -84,8 +84,12 @@ def main() -> int:
         kubo_ok = Path(binary).is_file()
         if kubo_ok:
             repo = Path(work) / "repo"
-            subprocess.run([binary, "init", f"--profile=test,{args.profile}"], env={**os.environ, "IPFS_PATH": str(repo)},
-                           capture_output=True, check=True)
+            subprocess.run(
+                [binary, "init", f"--profile=test,{args.profile}"],
+                env={**os.environ, "IPFS_PATH": str(repo)},
+                capture_output=True,
+                check=True,
+            )
             t, kcid = best(lambda: kubo_cid(path, args.profile, repo, binary), args.repeat)
             results["ipfs add --only-hash"] = t
             if kcid != cid:

@@ -95,7 +95,9 @@ class CarReader:
         except Exception:  # noqa: BLE001 - any decoding failure means a bad header
             raise IntegrityError(f"{what}: header is not valid dag-cbor") from None
         if not isinstance(header, dict) or header.get("version") != 1:
-            raise IntegrityError(f"{what}: not a CAR v1 (header version {header.get('version') if isinstance(header, dict) else '?'})")
+            raise IntegrityError(
+                f"{what}: not a CAR v1 (header version {header.get('version') if isinstance(header, dict) else '?'})"
+            )
         roots = header.get("roots")
         if not isinstance(roots, list) or not roots or not all(isinstance(r, bytes) for r in roots):
             raise IntegrityError(f"{what}: header has no roots")

@@ -112,7 +112,9 @@ class CID:
             decoded = libipld.decode_cid(text.strip())
         except Exception:  # noqa: BLE001 - libipld raises plain ValueError-like errors
             raise IntegrityError(f"{text!r}: not a valid CID") from None
-        return cls._checked(decoded["version"], decoded["codec"], decoded["hash"]["code"], decoded["hash"]["digest"], text)
+        return cls._checked(
+            decoded["version"], decoded["codec"], decoded["hash"]["code"], decoded["hash"]["digest"], text
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes | memoryview, pos: int = 0) -> tuple[CID, int]:

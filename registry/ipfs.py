@@ -55,7 +55,9 @@ class CidRecords:
         self.dir = store.root / "records" / "cids"
 
     def put(self, record: CidRecord) -> None:
-        atomic_write_text(self.dir / f"{record.cid}.json", json.dumps(record.to_json(), indent=2, sort_keys=True) + "\n")
+        atomic_write_text(
+            self.dir / f"{record.cid}.json", json.dumps(record.to_json(), indent=2, sort_keys=True) + "\n"
+        )
 
     def get(self, cid: CID | str) -> CidRecord | None:
         path = self.dir / f"{cid}.json"
@@ -128,8 +130,13 @@ def export_car(store: Store, ref: str, car: Path, profile: Profile | str = DEFAU
         return write_car(layout, car, profile), digest
 
 
-def pin(store: Store, ref: str, client: KuboClient | None = None, profile: Profile | str = DEFAULT_PROFILE,
-        car_dir: Path | None = None) -> PinResult:
+def pin(
+    store: Store,
+    ref: str,
+    client: KuboClient | None = None,
+    profile: Profile | str = DEFAULT_PROFILE,
+    car_dir: Path | None = None,
+) -> PinResult:
     """Pin an image: to ``client``'s node, or (no node) as a CAR under ``car_dir`` (default ``<store>/cars``)."""
     prof = _profile(profile)
     records = CidRecords(store)
@@ -226,7 +233,9 @@ def _import_blocks(store: Store, blocks: BlockFile, root: CID, what: str) -> Pul
                 continue  # the same layer listed twice
             written = write_file_to(reader, blobs[layer.digest], target, layer.size, f"layer {layer.digest}")
             if written.digest != layer.digest or written.size != layer.size:
-                raise IntegrityError(f"{what}: layer {layer.digest}: content has digest {written.digest} and {written.size} bytes")
+                raise IntegrityError(
+                    f"{what}: layer {layer.digest}: content has digest {written.digest} and {written.size} bytes"
+                )
             staged.append((target, layer))
         if reader.unused():
             raise IntegrityError(f"{what}: {reader.unused()} block(s) not reachable from root {root}")
@@ -297,8 +306,9 @@ def parse_cid_ref(ref: str) -> CID | None:
     return cid if cid.codec == 0x70 else None
 
 
-def resolve_cid_ref(ref: str, workdir: Path, client: KuboClient | None = None,
-                    home: Store | None = None) -> tuple[Store, str] | None:
+def resolve_cid_ref(
+    ref: str, workdir: Path, client: KuboClient | None = None, home: Store | None = None
+) -> tuple[Store, str] | None:
     """Resolve an image REF that is a CID into a verified image in a temporary store.
 
     For a REF resolver (``resolver(ref, workdir)``): ``None`` when REF is not a CID; else the

@@ -122,7 +122,10 @@ class KuboClient:
             return []
         threshold = str(settings.get("UnixFSHAMTDirectorySizeThreshold") or "256KiB")
         wanted = {
-            "UnixFSHAMTDirectorySizeEstimation": (settings.get("UnixFSHAMTDirectorySizeEstimation") or "links", profile.hamt_estimation),
+            "UnixFSHAMTDirectorySizeEstimation": (
+                settings.get("UnixFSHAMTDirectorySizeEstimation") or "links",
+                profile.hamt_estimation,
+            ),
             "UnixFSHAMTDirectorySizeThreshold": (threshold, f"{profile.hamt_threshold // 1024}KiB"),
         }
         return [f"Import.{k} is {have!r}, profile needs {want!r}" for k, (have, want) in wanted.items() if have != want]
@@ -133,13 +136,20 @@ class KuboClient:
         """``ipfs add -r`` of a file or directory with the profile's parameters; returns the top CID."""
         path = Path(path)
         boundary = uuid.uuid4().hex
-        params = {**profile.kubo_add_params(), "pin": "true" if pin else "false", "wrap-with-directory": "false",
-                  "progress": "false", "silent": "false", "quieter": "false"}
+        params = {
+            **profile.kubo_add_params(),
+            "pin": "true" if pin else "false",
+            "wrap-with-directory": "false",
+            "progress": "false",
+            "silent": "false",
+            "quieter": "false",
+        }
         headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
         entries: list[AddedEntry] = []
         try:
-            with self._http.stream("POST", "/add", params=params, headers=headers,
-                                   content=_multipart(path, boundary)) as response:
+            with self._http.stream(
+                "POST", "/add", params=params, headers=headers, content=_multipart(path, boundary)
+            ) as response:
                 if response.status_code != 200:
                     raise self._fail("add", response)
                 for line in response.iter_lines():
@@ -149,7 +159,9 @@ class KuboClient:
                     if "Message" in item and "Hash" not in item:
                         raise ServiceError(f"IPFS node {self.url}: add failed: {item['Message']}")
                     if "Hash" in item:
-                        entries.append(AddedEntry(item.get("Name", ""), CID.parse(item["Hash"]), int(item.get("Size", 0) or 0)))
+                        entries.append(
+                            AddedEntry(item.get("Name", ""), CID.parse(item["Hash"]), int(item.get("Size", 0) or 0))
+                        )
         except httpx.HTTPError as exc:
             raise ServiceError(f"IPFS node {self.url}: add: {type(exc).__name__}: {exc}") from None
         except (ValueError, KeyError) as exc:
@@ -191,8 +203,9 @@ class KuboClient:
         params = {"pin-roots": "true" if pin else "false", "stats": "false"}
         roots: list[CID] = []
         try:
-            with self._http.stream("POST", "/dag/import", params=params, headers=headers,
-                                   content=_multipart_file(Path(car), boundary)) as response:
+            with self._http.stream(
+                "POST", "/dag/import", params=params, headers=headers, content=_multipart_file(Path(car), boundary)
+            ) as response:
                 if response.status_code != 200:
                     raise self._fail("dag import", response)
                 for line in response.iter_lines():

@@ -35,7 +35,9 @@ class RemotePin:
         try:
             status = str(data["status"])
             pin = data["pin"]
-            result = cls(str(data["requestid"]), status, str(pin["cid"]), pin.get("name"), list(data.get("delegates") or []))
+            result = cls(
+                str(data["requestid"]), status, str(pin["cid"]), pin.get("name"), list(data.get("delegates") or [])
+            )
         except (KeyError, TypeError):
             raise ServiceError(f"{what}: malformed pin status") from None
         if status not in STATUSES:
@@ -43,7 +45,13 @@ class RemotePin:
         return result
 
     def to_json(self) -> dict[str, Any]:
-        return {"requestid": self.requestid, "status": self.status, "cid": self.cid, "name": self.name, "delegates": self.delegates}
+        return {
+            "requestid": self.requestid,
+            "status": self.status,
+            "cid": self.cid,
+            "name": self.name,
+            "delegates": self.delegates,
+        }
 
 
 class PinningService:
@@ -87,7 +95,9 @@ class PinningService:
         except ValueError:
             raise ServiceError(f"{what}: answer is not JSON") from None
 
-    def add(self, cid: CID, name: str | None = None, origins: list[str] | None = None, meta: dict[str, str] | None = None) -> RemotePin:
+    def add(
+        self, cid: CID, name: str | None = None, origins: list[str] | None = None, meta: dict[str, str] | None = None
+    ) -> RemotePin:
         body: dict[str, Any] = {"cid": str(cid)}
         if name:
             body["name"] = name
@@ -95,7 +105,9 @@ class PinningService:
             body["origins"] = origins
         if meta:
             body["meta"] = meta
-        return RemotePin.from_json(self._call("POST", "/pins", (200, 202), json=body), f"pinning service {self.endpoint}")
+        return RemotePin.from_json(
+            self._call("POST", "/pins", (200, 202), json=body), f"pinning service {self.endpoint}"
+        )
 
     def get(self, requestid: str) -> RemotePin:
         return RemotePin.from_json(self._call("GET", f"/pins/{requestid}", (200,)), f"pinning service {self.endpoint}")

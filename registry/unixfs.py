@@ -132,7 +132,9 @@ def _hamt_hash(name: bytes) -> bytes:
 class Importer:
     """Builds UnixFS DAGs for one profile; pass a ``sink`` to receive the blocks (else only CIDs)."""
 
-    def __init__(self, profile: Profile | str = DEFAULT_PROFILE, sink: BlockSink | None = None, hidden: bool = False) -> None:
+    def __init__(
+        self, profile: Profile | str = DEFAULT_PROFILE, sink: BlockSink | None = None, hidden: bool = False
+    ) -> None:
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         self.sink = sink
         self.hidden = hidden
@@ -191,7 +193,9 @@ class Importer:
         root = builder.finish()
         return Node(root.cid, root.tsize)
 
-    def _take(self, future: Future[tuple[CID, bytes, int, int]], builder: _Balanced, progress: Callable[[int], None] | None) -> None:
+    def _take(
+        self, future: Future[tuple[CID, bytes, int, int]], builder: _Balanced, progress: Callable[[int], None] | None
+    ) -> None:
         cid, block, filesize, tsize = future.result()
         self._emit(cid, block)
         builder.push(0, _FileNode(cid, filesize, tsize))

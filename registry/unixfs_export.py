@@ -55,7 +55,9 @@ class UnixFSReader:
     def files(self, root: CID) -> dict[str, CID]:
         """Every file under the directory ``root``, by relative path (``a/b/c``)."""
         if root.codec != DAG_PB:
-            raise IntegrityError(f"{self._what}: root {root} has codec {root.codec_name}, expected a dag-pb UnixFS directory")
+            raise IntegrityError(
+                f"{self._what}: root {root} has codec {root.codec_name}, expected a dag-pb UnixFS directory"
+            )
         links, data = self._pb(root)
         if data.type not in (T_DIRECTORY, T_HAMT_SHARD):
             raise IntegrityError(f"{self._what}: root {root} is not a UnixFS directory (type {data.type})")
@@ -63,7 +65,9 @@ class UnixFSReader:
         self._walk(root, links, data, "", found, 0)
         return found
 
-    def _walk(self, cid: CID, links: list[Link], data: UnixFSData, prefix: str, found: dict[str, CID], depth: int) -> None:
+    def _walk(
+        self, cid: CID, links: list[Link], data: UnixFSData, prefix: str, found: dict[str, CID], depth: int
+    ) -> None:
         if depth > MAX_DEPTH:
             raise IntegrityError(f"{self._what}: directories nested deeper than {MAX_DEPTH}")
         seen: set[bytes] = set()
@@ -92,7 +96,9 @@ class UnixFSReader:
                 yield link.name, link.cid
             return
         if data.fanout != 256 or data.hash_type != 0x22:
-            raise IntegrityError(f"{self._what}: HAMT shard {cid} has fanout {data.fanout}, hash 0x{data.hash_type or 0:x}")
+            raise IntegrityError(
+                f"{self._what}: HAMT shard {cid} has fanout {data.fanout}, hash 0x{data.hash_type or 0:x}"
+            )
         for link in links:
             if len(link.name) < 2:
                 raise IntegrityError(f"{self._what}: HAMT shard {cid} has a link without a slot prefix")
@@ -141,11 +147,15 @@ class UnixFSReader:
             self._emit(data.data, out, hasher, budget, what)
             written += len(data.data)
         if data.blocksizes and len(data.blocksizes) != len(links):
-            raise IntegrityError(f"{self._what}: {what}: node {cid} has {len(links)} links but {len(data.blocksizes)} block sizes")
+            raise IntegrityError(
+                f"{self._what}: {what}: node {cid} has {len(links)} links but {len(data.blocksizes)} block sizes"
+            )
         for i, link in enumerate(links):
             got = self._content(link.cid, out, hasher, budget, what, depth + 1)
             if data.blocksizes and got != data.blocksizes[i]:
-                raise IntegrityError(f"{self._what}: {what}: node {cid}: child {i} has {got} bytes, node says {data.blocksizes[i]}")
+                raise IntegrityError(
+                    f"{self._what}: {what}: node {cid}: child {i} has {got} bytes, node says {data.blocksizes[i]}"
+                )
             written += got
         if data.filesize is not None and written != data.filesize:
             raise IntegrityError(f"{self._what}: {what}: node {cid}: {written} bytes, node says {data.filesize}")

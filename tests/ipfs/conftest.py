@@ -56,7 +56,9 @@ class KuboNode:
 
     def start(self) -> KuboNode:
         log = open(self.repo / "daemon.log", "wb")  # noqa: SIM115 - closed with the process
-        self._daemon = subprocess.Popen([self.binary, "daemon", "--enable-gc=false"], env=self.env, stdout=log, stderr=log)
+        self._daemon = subprocess.Popen(
+            [self.binary, "daemon", "--enable-gc=false"], env=self.env, stdout=log, stderr=log
+        )
         api_file = self.repo / "api"
         for _ in range(600):  # bounded wait for the daemon to come up (not a timing assertion)
             if self._daemon.poll() is not None:
@@ -98,7 +100,9 @@ def kubo_bin(service_missing: Callable[[str], None]) -> str:
     binary = kubo_binary()
     if binary is None:
         service_missing("kubo (ipfs) is not installed: run scripts/services.sh")
-    version = subprocess.run([binary, "version", "--number"], capture_output=True, text=True, check=False).stdout.strip()
+    version = subprocess.run(
+        [binary, "version", "--number"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     if version != KUBO_VERSION:
         service_missing(f"kubo {KUBO_VERSION} is needed, {binary} is {version or 'unknown'}: run scripts/services.sh")
     return binary  # type: ignore[return-value]
@@ -196,7 +200,9 @@ class ClusterPeer:
 
 
 @pytest.fixture()
-def cluster_factory(tmp_path: Path, service_missing: Callable[[str], None]) -> Iterator[Callable[[KuboNode], ClusterPeer]]:
+def cluster_factory(
+    tmp_path: Path, service_missing: Callable[[str], None]
+) -> Iterator[Callable[[KuboNode], ClusterPeer]]:
     candidate = GOPATH_BIN / "ipfs-cluster-service"
     binary = str(candidate) if candidate.is_file() else (shutil.which("ipfs-cluster-service") or "")
     if not binary:

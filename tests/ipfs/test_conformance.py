@@ -40,7 +40,15 @@ def big_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-SMALL_SIZES = {"empty": 0, "1B": 1, "1MiB-1": MIB - 1, "1MiB": MIB, "1MiB+1": MIB + 1, "256KiB+1": 256 * 1024 + 1, "45MiB": 45 * MIB}
+SMALL_SIZES = {
+    "empty": 0,
+    "1B": 1,
+    "1MiB-1": MIB - 1,
+    "1MiB": MIB,
+    "1MiB+1": MIB + 1,
+    "256KiB+1": 256 * 1024 + 1,
+    "45MiB": 45 * MIB,
+}
 
 
 @pytest.mark.parametrize("profile", PROFILES)

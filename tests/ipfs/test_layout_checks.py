@@ -78,11 +78,13 @@ def test_layer_that_expands_past_its_size_is_refused(tmp_path: Path, layout: tup
             is_layer = "sha256:" + path.name == layer_digest
             blobs.append((path.name.encode(), bomb if is_layer else importer.add_file(path)))
         sha = importer.directory(blobs)
-        top = importer.directory([
-            (b"blobs", importer.directory([(b"sha256", sha)])),
-            (b"index.json", importer.add_file(root / "index.json")),
-            (b"oci-layout", importer.add_file(root / "oci-layout")),
-        ])
+        top = importer.directory(
+            [
+                (b"blobs", importer.directory([(b"sha256", sha)])),
+                (b"index.json", importer.add_file(root / "index.json")),
+                (b"oci-layout", importer.add_file(root / "oci-layout")),
+            ]
+        )
     car = tmp_path / "bomb.car"
     with atomic_writer(car) as handle:
         writer = CarWriter(handle, 1)

@@ -248,13 +248,17 @@ def test_node_answers_500(tmp_path: Path) -> None:
     answer = (500, json.dumps({"Message": "blockstore: disk on fire", "Code": 0, "Type": "error"}).encode())
     with fake_node({"dag/export": lambda: answer}) as url, KuboClient(url) as client:
         with pytest.raises(ServiceError, match="dag/export failed with HTTP 500: blockstore: disk on fire"):
-            pull(Store(tmp_path / "s"), client, CID.parse("bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354"))
+            pull(
+                Store(tmp_path / "s"), client, CID.parse("bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354")
+            )
     _assert_store_empty(tmp_path / "s")
 
 
 def test_pin_refused_when_node_computes_another_cid(tmp_path: Path) -> None:
     source, _ = _source_image(tmp_path)
-    lie = json.dumps({"Name": "layout", "Hash": "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354", "Size": "4"})
+    lie = json.dumps(
+        {"Name": "layout", "Hash": "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354", "Size": "4"}
+    )
     pinned: list[str] = []
     routes = {"add": lambda: (200, lie.encode() + b"\n"), "pin/add": lambda: pinned.append("x") or (200, b"{}")}
     with fake_node(routes) as url, KuboClient(url) as client:
@@ -291,7 +295,9 @@ def test_pin_refused_on_a_node_with_other_hamt_settings(kubo_factory, many_blobs
     node = kubo_factory("unixfs-v0-2015")
     store = many_blobs_store
     with KuboClient(node.url) as client:
-        with pytest.raises(IntegrityError, match="not pinned; node settings differ: Import.UnixFSHAMTDirectorySizeEstimation"):
+        with pytest.raises(
+            IntegrityError, match="not pinned; node settings differ: Import.UnixFSHAMTDirectorySizeEstimation"
+        ):
             pin(store, "many:1", client, "unixfs-v1-2025")
         pinned = client.pin_ls()
     assert str(image_cid(store, "many:1")[0]) not in pinned

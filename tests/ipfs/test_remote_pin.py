@@ -54,7 +54,9 @@ def test_cli_pin_with_service(kubo_factory, cluster_factory, tmp_path: Path, mon
     make_image(store, "demo:2.0", [layer_tar({"cli.txt": b"via the CLI\n"})])
     monkeypatch.setenv("VIAL_HOME", str(store.root))
     monkeypatch.setenv("VIAL_PINNING_TOKEN", cluster.token())
-    result = CliRunner().invoke(cli, ["-q", "pin", "demo:2.0", "--node", source_node.url, "--service", cluster.url, "--json"])
+    result = CliRunner().invoke(
+        cli, ["-q", "pin", "demo:2.0", "--node", source_node.url, "--service", cluster.url, "--json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["remote"]["status"] == "pinned" and data["remote"]["cid"] == data["cid"]

@@ -30,8 +30,22 @@ FILES = [
 ]
 
 DIRS = [
-    ("unixfs-v1-2025", 4766, 11, 21, "hamt-unixfs-v1-2025", "bafybeic3h7rwruealwxkacabdy45jivq2crwz6bufb5ljwupn36gicplx4"),
-    ("unixfs-v1-2025", 4766, 11, 22, "hamt-unixfs-v1-2025", "bafybeiegvuterwurhdtkikfhbxcldohmxp566vpjdofhzmnhv6o4freidu"),
+    (
+        "unixfs-v1-2025",
+        4766,
+        11,
+        21,
+        "hamt-unixfs-v1-2025",
+        "bafybeic3h7rwruealwxkacabdy45jivq2crwz6bufb5ljwupn36gicplx4",
+    ),
+    (
+        "unixfs-v1-2025",
+        4766,
+        11,
+        22,
+        "hamt-unixfs-v1-2025",
+        "bafybeiegvuterwurhdtkikfhbxcldohmxp566vpjdofhzmnhv6o4freidu",
+    ),
     ("unixfs-v0-2015", 4096, 30, 30, "hamt-unixfs-v0-2015", "QmX5GtRk3TSSEHtdrykgqm4eqMEn3n2XhfkFAis5fjyZmN"),
     ("unixfs-v0-2015", 4033, 31, 31, "hamt-unixfs-v0-2015", "QmeMiJzmhpJAUgynAcxTQYek5PPKgdv3qEvFsdV3XpVnvP"),
 ]
@@ -73,8 +87,12 @@ def test_file_vectors(profile: str, size: int, seed: str, expected: str) -> None
         assert str(importer.add_stream(DeterministicReader(size, seed)).cid) == expected
 
 
-@pytest.mark.parametrize(("profile", "count", "name_len", "last_len", "seed", "expected"), DIRS, ids=[f"{d[0]}-{d[3]}" for d in DIRS])
-def test_hamt_threshold_vectors(tmp_path: Path, profile: str, count: int, name_len: int, last_len: int, seed: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("profile", "count", "name_len", "last_len", "seed", "expected"), DIRS, ids=[f"{d[0]}-{d[3]}" for d in DIRS]
+)
+def test_hamt_threshold_vectors(
+    tmp_path: Path, profile: str, count: int, name_len: int, last_len: int, seed: str, expected: str
+) -> None:
     directory = make_names_dir(tmp_path / "dir", count, name_len, last_len, seed)
     with Importer(profile) as importer:
         assert str(importer.add_path(directory).cid) == expected

@@ -35,7 +35,12 @@ node_option = click.option(
 @click.argument("target", metavar="PATH")
 @profile_option
 @click.option("--hidden", is_flag=True, help="Include entries whose names start with a dot.")
-@click.option("--image", "is_image", is_flag=True, help="PATH is an image reference in the store: print the CID of its OCI layout.")
+@click.option(
+    "--image",
+    "is_image",
+    is_flag=True,
+    help="PATH is an image reference in the store: print the CID of its OCI layout.",
+)
 @json_option
 def cid_cmd(target: str, profile: str, hidden: bool, is_image: bool, as_json: bool) -> None:
     """Print the IPFS CID of PATH (file or directory), computed locally, like `ipfs add --only-hash -Q`.
@@ -60,7 +65,13 @@ def cid_cmd(target: str, profile: str, hidden: bool, is_image: bool, as_json: bo
 
 @cli.command("export")
 @click.argument("ref")
-@click.option("--car", "car", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Write the image as a CAR v1 file.")
+@click.option(
+    "--car",
+    "car",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the image as a CAR v1 file.",
+)
 @profile_option
 @json_option
 @click.pass_obj
@@ -92,12 +103,18 @@ def import_cmd(out: Output, car: Path, as_json: bool) -> None:
 @click.argument("ref")
 @node_option
 @profile_option
-@click.option("--service", "service_url", metavar="URL",
-              help=f"Also ask this IPFS Pinning Service API to pin it (default: ${ENV_SERVICE}; token in ${ENV_TOKEN}).")
+@click.option(
+    "--service",
+    "service_url",
+    metavar="URL",
+    help=f"Also ask this IPFS Pinning Service API to pin it (default: ${ENV_SERVICE}; token in ${ENV_TOKEN}).",
+)
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the remote pin is pinned.")
 @json_option
 @click.pass_obj
-def pin_cmd(out: Output, ref: str, node: str | None, profile: str, service_url: str | None, wait: bool, as_json: bool) -> None:
+def pin_cmd(
+    out: Output, ref: str, node: str | None, profile: str, service_url: str | None, wait: bool, as_json: bool
+) -> None:
     """Pin image REF to IPFS and print its CID.
 
     With a node (--node or $VIAL_IPFS_API) the OCI layout is added to Kubo with the profile's
@@ -125,14 +142,16 @@ def pin_cmd(out: Output, ref: str, node: str | None, profile: str, service_url: 
         if service is not None:
             service.close()
     if as_json:
-        emit_json({
-            "cid": str(result.cid),
-            "manifest": result.manifest,
-            "profile": result.profile,
-            "car": str(result.car) if result.car else None,
-            "node": result.node,
-            "remote": remote.to_json() if remote else None,
-        })
+        emit_json(
+            {
+                "cid": str(result.cid),
+                "manifest": result.manifest,
+                "profile": result.profile,
+                "car": str(result.car) if result.car else None,
+                "node": result.node,
+                "remote": remote.to_json() if remote else None,
+            }
+        )
     else:
         out.status(f"pinned {result.manifest} " + (f"on {result.node}" if result.node else f"as {result.car}"))
         if remote is not None:
