@@ -16,14 +16,15 @@ records are kept under ``<store>/records/cids/``.
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 from vial.digest import is_digest, sha256_bytes
 from vial.errors import IntegrityError, NotFoundError
-from vial.fsutil import atomic_write_text, atomic_writer
+from vial.fsutil import TEMP_PREFIX, atomic_write_text, atomic_writer, fsync_dir
 from vial.oci import ANNOTATION_REF_NAME, OCI_LAYOUT_FILE, Descriptor, ImageConfig, Index, Manifest
 from vial.registry.car import BlockFile, CarWriter, load_car
 from vial.registry.cid import CID
@@ -130,14 +131,46 @@ def export_car(store: Store, ref: str, car: Path, profile: Profile | str = DEFAU
         return write_car(layout, car, profile), digest
 
 
+PinMethod = Literal["add", "car"]
+
+
+def _write_car_into(directory: Path, layout: Path, prof: Profile) -> tuple[CID, Path]:
+    """Write ``<directory>/<cid>.car`` in one pass: a temporary file beside it, renamed when complete."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX + "car-", dir=directory)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w+b") as handle:
+            writer = CarWriter(handle, prof.cid_version)
+            with Importer(prof, sink=writer) as importer:
+                cid = importer.add_path(layout).cid
+            writer.finish(cid)
+            handle.flush()
+            os.fsync(handle.fileno())
+        car = directory / f"{cid}.car"
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, car)
+        fsync_dir(directory)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return cid, car
+
+
 def pin(
     store: Store,
     ref: str,
     client: KuboClient | None = None,
     profile: Profile | str = DEFAULT_PROFILE,
     car_dir: Path | None = None,
+    method: PinMethod = "add",
 ) -> PinResult:
-    """Pin an image: to ``client``'s node, or (no node) as a CAR under ``car_dir`` (default ``<store>/cars``)."""
+    """Pin an image: to ``client``'s node, or (no node) as a CAR under ``car_dir`` (default ``<store>/cars``).
+
+    ``method="add"`` sends the layout's files to the node's ``add`` (the node builds the DAG, which
+    must give vial's CID); ``method="car"`` sends vial's own blocks as a CAR to ``dag import``, so
+    the node's import settings do not matter.
+    """
     prof = _profile(profile)
     records = CidRecords(store)
     image = store.image(ref)
@@ -145,26 +178,27 @@ def pin(
     with tempfile.TemporaryDirectory(prefix="vial-ipfs-") as work:
         layout, digest = _staged_layout(store, ref, Path(work))
         if client is None:
-            directory = car_dir or store.root / "cars"
-            tmp_car = Path(work) / "image.car"
-            cid = write_car(layout, tmp_car, prof)
-            directory.mkdir(parents=True, exist_ok=True)
-            car = directory / f"{cid}.car"
-            with atomic_writer(car) as out, open(tmp_car, "rb") as src:
-                shutil.copyfileobj(src, out, 1 << 20)
+            cid, car = _write_car_into(car_dir or store.root / "cars", layout, prof)
             records.put(CidRecord(str(cid), digest, prof.name, ref_name, car=str(car)))
             return PinResult(cid, digest, prof.name, car=car)
-        with Importer(prof) as importer:
-            expected = importer.add_path(layout).cid
-        got = client.add_path(layout, prof, pin=False)
-        if got != expected:
-            differ = client.import_settings_differ(prof)
-            hint = f"; node settings differ: {'; '.join(differ)}" if differ else ""
-            raise IntegrityError(
-                f"IPFS node {client.url} computed {got} for image {digest}, vial computed {expected} "
-                f"(profile {prof.name}); not pinned{hint}"
-            )
-        client.pin_add(expected)
+        if method == "car":
+            car_path = Path(work) / "image.car"
+            expected = write_car(layout, car_path, prof)
+            roots = client.dag_import(car_path, pin=True)
+            if roots != [expected]:
+                raise IntegrityError(f"IPFS node {client.url} imported roots {roots}, expected {expected}; not recorded")
+        else:
+            with Importer(prof) as importer:
+                expected = importer.add_path(layout).cid
+            got = client.add_path(layout, prof, pin=False)
+            if got != expected:
+                differ = client.import_settings_differ(prof)
+                hint = f"; node settings differ: {'; '.join(differ)}" if differ else ""
+                raise IntegrityError(
+                    f"IPFS node {client.url} computed {got} for image {digest}, vial computed {expected} "
+                    f"(profile {prof.name}); not pinned{hint} (vial pin --via car sends vial's own blocks)"
+                )
+            client.pin_add(expected)
         records.put(CidRecord(str(expected), digest, prof.name, ref_name, node=client.url))
         return PinResult(expected, digest, prof.name, node=client.url)
 

@@ -110,10 +110,24 @@ def import_cmd(out: Output, car: Path, as_json: bool) -> None:
     help=f"Also ask this IPFS Pinning Service API to pin it (default: ${ENV_SERVICE}; token in ${ENV_TOKEN}).",
 )
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the remote pin is pinned.")
+@click.option(
+    "--via",
+    type=click.Choice(["add", "car"]),
+    default="add",
+    show_default=True,
+    help="add: the node builds the DAG (its CID must equal vial's); car: send vial's blocks (dag import).",
+)
 @json_option
 @click.pass_obj
 def pin_cmd(
-    out: Output, ref: str, node: str | None, profile: str, service_url: str | None, wait: bool, as_json: bool
+    out: Output,
+    ref: str,
+    node: str | None,
+    profile: str,
+    service_url: str | None,
+    wait: bool,
+    via: str,
+    as_json: bool,
 ) -> None:
     """Pin image REF to IPFS and print its CID.
 
@@ -129,7 +143,7 @@ def pin_cmd(
         raise ServiceError("remote pinning needs a node that serves the content: pass --node URL or set $" + ENV_API)
     remote = None
     try:
-        result = pin(store, ref, client, profile)
+        result = pin(store, ref, client, profile, method=via)  # type: ignore[arg-type]
         if service is not None and client is not None:
             origins = [a for a in client.id().get("Addresses") or [] if "/p2p/" in a]
             out.status(f"asking {service.endpoint} to pin {result.cid}")
