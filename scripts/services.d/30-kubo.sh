@@ -41,5 +41,10 @@ if [[ ! -f "$IPFS_PATH/config" ]]; then
   ipfs config --json Addresses.Swarm "[\"/ip4/127.0.0.1/tcp/$KUBO_SWARM_PORT\"]"
 fi
 nohup ipfs daemon --enable-gc=false >"$VIAL_SERVICES_DIR/kubo.log" 2>&1 &
-wait_for 60 curl -fsS -X POST "$api/id" || { tail -5 "$VIAL_SERVICES_DIR/kubo.log" >&2; exit 1; }
+if ! wait_for 60 curl -fsS -X POST "$api/id"; then
+  # The tests start their own nodes and need only the binary: a demo daemon that cannot start
+  # (port taken) is reported, not fatal.
+  echo "services: kubo: demo daemon did not start on 127.0.0.1:$KUBO_API_PORT (see $VIAL_SERVICES_DIR/kubo.log)" >&2
+  exit 0
+fi
 echo "services: kubo $want: VIAL_IPFS_API=http://127.0.0.1:$KUBO_API_PORT"
