@@ -78,30 +78,71 @@ def _read_exact(stream: BinaryIO, size: int, what: str) -> bytes:
     return data
 
 
+def _skip(stream: BinaryIO, size: int, what: str) -> None:
+    while size > 0:
+        chunk = stream.read(min(size, 1 << 20))
+        if not chunk:
+            raise IntegrityError(f"{what}: truncated")
+        size -= len(chunk)
+
+
+class _Limited:
+    """At most ``size`` bytes of ``stream`` (the CAR v1 payload inside a CAR v2)."""
+
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        self._stream = stream
+        self._left = size
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        n = self._left if n < 0 else min(n, self._left)
+        data = self._stream.read(n)
+        self._left -= len(data)
+        return data
+
+
 class CarReader:
     """Reads a CAR v1 stream: ``roots`` after construction, then ``blocks()`` yields verified blocks."""
 
     def __init__(self, stream: BinaryIO, what: str = "CAR") -> None:
         self._stream = stream
         self.what = what
-        length = read_varint_stream(stream, f"{what}: header")
-        if length is None:
-            raise IntegrityError(f"{what}: empty file, not a CAR")
-        if not 0 < length <= MAX_HEADER:
-            raise IntegrityError(f"{what}: header length {length} is out of range")
-        raw = _read_exact(stream, length, f"{what}: header")
-        try:
-            header = libipld.decode_dag_cbor(raw)
-        except Exception:  # noqa: BLE001 - any decoding failure means a bad header
-            raise IntegrityError(f"{what}: header is not valid dag-cbor") from None
-        if not isinstance(header, dict) or header.get("version") != 1:
-            raise IntegrityError(
-                f"{what}: not a CAR v1 (header version {header.get('version') if isinstance(header, dict) else '?'})"
-            )
+        header = self._header()
+        if header.get("version") == 2:
+            # CAR v2: a fixed 40-byte header after the pragma, then a CAR v1 payload (then an index,
+            # which is not needed: every block is read and checked anyway).
+            fixed = _read_exact(stream, 40, f"{what}: CAR v2 header")
+            data_offset = int.from_bytes(fixed[16:24], "little")
+            data_size = int.from_bytes(fixed[24:32], "little")
+            consumed = 11 + 40  # the pragma and the fixed header
+            if data_offset < consumed:
+                raise IntegrityError(f"{what}: CAR v2 data offset {data_offset} is inside its header")
+            _skip(stream, data_offset - consumed, f"{what}: CAR v2 padding")
+            self._stream = _Limited(stream, data_size)
+            header = self._header()
+        if header.get("version") != 1:
+            raise IntegrityError(f"{what}: not a CAR v1 or v2 (header version {header.get('version')!r})")
         roots = header.get("roots")
         if not isinstance(roots, list) or not roots or not all(isinstance(r, bytes) for r in roots):
             raise IntegrityError(f"{what}: header has no roots")
         self.roots = [self._root(r) for r in roots]
+
+    def _header(self) -> dict:
+        what = self.what
+        length = read_varint_stream(self._stream, f"{what}: header")
+        if length is None:
+            raise IntegrityError(f"{what}: empty file, not a CAR")
+        if not 0 < length <= MAX_HEADER:
+            raise IntegrityError(f"{what}: header length {length} is out of range")
+        raw = _read_exact(self._stream, length, f"{what}: header")
+        try:
+            header = libipld.decode_dag_cbor(raw)
+        except Exception:  # noqa: BLE001 - any decoding failure means a bad header
+            raise IntegrityError(f"{what}: header is not valid dag-cbor") from None
+        if not isinstance(header, dict):
+            raise IntegrityError(f"{what}: header is not a map")
+        return header
 
     def _root(self, raw: bytes) -> CID:
         try:
