@@ -25,5 +25,17 @@ COMMAND_MODULES: dict[str, str] = {
     "export": "ipfs_cmds",
     "import": "ipfs_cmds",
     "pin": "ipfs_cmds",
+    # log_cmds: permanent versions in an append-only, verifiable log
+    "publish": "log_cmds",
+    "log": "log_cmds",
+    "show": "log_cmds",
+    "diff": "log_cmds",
+    "verify-release": "log_cmds",
+    "log-key": "log_cmds",
+    "log-trust": "log_cmds",
+    "log-verify": "log_cmds",
+    # dist_cmds: OCI registries
+    "push": "dist_cmds",
+    # "pull" is defined by both ipfs_cmds (pull CID) and dist_cmds (pull REGISTRY-REF): folded into one at merge.
     "pull": "ipfs_cmds",
 }
