@@ -34,6 +34,10 @@ COMMAND_MODULES: dict[str, str] = {
     "log-key": "log_cmds",
     "log-trust": "log_cmds",
     "log-verify": "log_cmds",
+    # follow_cmds: a release log shared over IPFS/IPNS and followed with no server
+    "share": "follow_cmds",
+    "follow": "follow_cmds",
+    "get": "follow_cmds",
     # dist_cmds: OCI registries
     "push": "dist_cmds",
     # "pull" is defined by both ipfs_cmds (pull CID) and dist_cmds (pull REGISTRY-REF): folded into one at merge.
