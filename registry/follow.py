@@ -26,9 +26,6 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from vial.errors import IntegrityError, NotFoundError, VialError
-from vial.fsutil import atomic_write_text, atomic_writer, fsync_dir
-from vial.oci import Descriptor, Index
 from vial.registry import tlog
 from vial.registry.car import BlockFile, load_car
 from vial.registry.cid import CID
@@ -41,6 +38,10 @@ from vial.registry.releases import Head, LogConsistencyError, ProvenRelease, Rel
 from vial.registry.store import Store
 from vial.registry.unixfs import DEFAULT_PROFILE, Importer, Profile, get_profile
 from vial.registry.unixfs_export import UnixFSReader, write_file_to
+
+from vial.errors import IntegrityError, NotFoundError, VialError
+from vial.fsutil import atomic_write_text, atomic_writer, fsync_dir
+from vial.oci import Descriptor, Index
 
 LOG_DIR_NAME = "log"
 # The files of a shared log, in the order a follower installs them: the checkpoint last (commit point).
@@ -247,7 +248,9 @@ def follow(home: Path, ipns_name: str, client: IpnsClient, key: str | None = Non
         origin = _origin_of(checkpoint_raw, what)
         log = ReleaseLog(home, origin)
         if log.signer() is not None:
-            raise FollowError(f"this VIAL_HOME holds the signer key of log {origin}: it publishes that log, not follows it")
+            raise FollowError(
+                f"this VIAL_HOME holds the signer key of log {origin}: it publishes that log, not follows it"
+            )
 
         trusted = log.trust.get(origin)
         pinned: Verifier | None = None
@@ -305,7 +308,9 @@ def follow(home: Path, ipns_name: str, client: IpnsClient, key: str | None = Non
         _install(fetched, log.storage)
     installed = log.head()  # verifies the installed copy again, and trusts its checkpoint
     if installed.raw != head.raw:
-        raise LogConsistencyError(f"log {origin}: the installed checkpoint is not the one verified (concurrent follow?)")
+        raise LogConsistencyError(
+            f"log {origin}: the installed checkpoint is not the one verified (concurrent follow?)"
+        )
     Follows(home).put(FollowRecord(ipns_name.strip(), origin, str(cid), head.size, client.url))
     return FollowResult(
         ipns_name.strip(), origin, cid, head.size, head.checkpoint.root, before, verifier.to_key(), source
@@ -356,11 +361,14 @@ def resolve_release_cid(store: Store, name: str, version: str, origin: str | Non
             raise NotFoundError(f"{name}:{version} is published in log {candidate} without a CID")
         found.append(ReleaseCid(CID.parse(release.cid), proven, candidate))
     if not found:
-        where = ", ".join(searched) if searched else "no followed or local log"
-        raise NotFoundError(f"{name}:{version} is not published in {where}")
+        if not searched:
+            raise NotFoundError(f"{name}:{version}: this VIAL_HOME follows no log and has none (vial follow IPNS-NAME)")
+        raise NotFoundError(f"{name}:{version} is not published in log {', '.join(searched)}")
     distinct = {(f.cid, f.proven.logged.release.manifest_digest) for f in found}
     if len(distinct) > 1:
-        raise VialError(f"{name}:{version} is published differently in logs {', '.join(f.origin for f in found)}: pass --log ORIGIN")
+        raise VialError(
+            f"{name}:{version} is published differently in logs {', '.join(f.origin for f in found)}: pass --log ORIGIN"
+        )
     return found[0]
 
 
@@ -390,7 +398,9 @@ def get_release(store: Store, client: KuboClient, name: str, version: str, origi
             files = reader.files(root)
             if "index.json" not in files:
                 raise IntegrityError(f"{what}: not an OCI layout (no index.json)")
-            index = Index.from_bytes(reader.read_file(files["index.json"], 1 << 20, "index.json"), f"{what}: index.json")
+            index = Index.from_bytes(
+                reader.read_file(files["index.json"], 1 << 20, "index.json"), f"{what}: index.json"
+            )
             digests = [m.digest for m in index.manifests]
             if digests != [release.manifest_digest]:
                 raise IntegrityError(

@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from vial.errors import NotFoundError, ServiceError, VialError
 from vial.registry.cid import CID
 from vial.registry.kubo import KuboClient
+
+from vial.errors import NotFoundError, ServiceError, VialError
 
 KEY_TYPE = "ed25519"
 DEFAULT_LIFETIME = "8760h"  # a year: followers can resolve the name even when the publisher is offline for long
@@ -68,9 +69,7 @@ class IpnsClient(KuboClient):
             return key, False
         return self.key_gen(name), True
 
-    def name_publish(
-        self, key: str, cid: CID, lifetime: str = DEFAULT_LIFETIME, ttl: str = DEFAULT_TTL
-    ) -> Published:
+    def name_publish(self, key: str, cid: CID, lifetime: str = DEFAULT_LIFETIME, ttl: str = DEFAULT_TTL) -> Published:
         """Point the IPNS name of ``key`` at ``/ipfs/<cid>`` (a new record, next sequence number)."""
         params = {
             "arg": f"/ipfs/{cid}",

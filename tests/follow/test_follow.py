@@ -178,3 +178,30 @@ def test_pinned_key_refuses_a_log_signed_by_another(pair: tuple[Side, Side], tmp
     wait_resolves(b, shared["name"], shared["cid"])
     followed = follow(b, shared["name"], "--key", real_key)
     assert followed["key_source"] == "pinned" and followed["size"] == 1
+
+
+def test_release_whose_cid_holds_another_image_is_not_pulled(pair: tuple[Side, Side]) -> None:
+    """The log is the authority: a CID that holds any other image is refused before the store changes."""
+    a, b = pair
+    store = Store(a.home)
+    make_image(store, "real:1", [layer_tar({"v.txt": b"real\n"})])
+    make_image(store, "other:1", [layer_tar({"v.txt": b"other\n"})])
+    with KuboClient(a.node.url) as client:
+        other_cid = str(pin(store, "other:1", client).cid)
+    a.vial("publish", "real:1", "demo:1", "--cid", other_cid, "--log", ORIGIN)
+    follow(b, share(a)["name"])
+    result = b.vial("get", "demo:1", "--node", b.node.url, ok=False)
+    message = result.stderr.strip()
+    assert result.exit_code != 0 and message.count("\n") == 0
+    assert "but the log records" in message and "not pulled" in message
+    assert Store(b.home).names() == []
+
+
+def test_get_without_followed_log(vial_home: Path) -> None:
+    from click.testing import CliRunner
+
+    from vial.cli import cli
+
+    result = CliRunner().invoke(cli, ["get", "demo:1", "--node", "http://127.0.0.1:9"])
+    assert result.exit_code != 0
+    assert result.stderr.strip() == "vial: error: demo:1: this VIAL_HOME follows no log and has none (vial follow IPNS-NAME)"

@@ -34,9 +34,22 @@ def _client(node: str | None, what: str):  # type: ignore[no-untyped-def]
 
 
 @cli.command("share")
-@click.option("--log", "origin", envvar=ORIGIN_ENV, default=None, metavar="ORIGIN", help="Which log (default: $VIAL_LOG, else vial.local/releases).")
+@click.option(
+    "--log",
+    "origin",
+    envvar=ORIGIN_ENV,
+    default=None,
+    metavar="ORIGIN",
+    help="Which log (default: $VIAL_LOG, else vial.local/releases).",
+)
 @node_option
-@click.option("--profile", type=click.Choice(sorted(PROFILES)), default=DEFAULT_PROFILE, show_default=True, help="UnixFS import profile.")
+@click.option(
+    "--profile",
+    type=click.Choice(sorted(PROFILES)),
+    default=DEFAULT_PROFILE,
+    show_default=True,
+    help="UnixFS import profile.",
+)
 @json_option
 @click.pass_obj
 def share_cmd(out: Output, origin: str | None, node: str | None, profile: str, as_json: bool) -> None:
@@ -65,11 +78,15 @@ def share_cmd(out: Output, origin: str | None, node: str | None, profile: str, a
 @cli.command("follow")
 @click.argument("ipns_name", metavar="IPNS-NAME", required=False)
 @node_option
-@click.option("--key", "key", default=None, metavar="VKEY", help="The log's verifier key (instead of trust on first use).")
+@click.option(
+    "--key", "key", default=None, metavar="VKEY", help="The log's verifier key (instead of trust on first use)."
+)
 @click.option("--list", "list_", is_flag=True, help="List the logs this VIAL_HOME follows.")
 @json_option
 @click.pass_obj
-def follow_cmd(out: Output, ipns_name: str | None, node: str | None, key: str | None, list_: bool, as_json: bool) -> None:
+def follow_cmd(
+    out: Output, ipns_name: str | None, node: str | None, key: str | None, list_: bool, as_json: bool
+) -> None:
     """Fetch the log an IPNS name points to, verify it, and follow it (refusing rollback and forks)."""
     from vial.registry.follow import Follows, follow
 
