@@ -9,7 +9,7 @@ explicit ``swarm connect``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,21 +40,24 @@ class Side:
         return json.loads(self.vial(*args, "--json").stdout)
 
 
-def ipns_node(binary: str, repo: Path) -> KuboNode:
+def ipns_node(binary: str, repo: Path, routing: str = "pubsub") -> KuboNode:
+    """A test node whose IPNS records travel over pubsub (``Routing.Type=none``), or, with
+    ``routing="dht"``, over a DHT among the peered nodes only (``dhtserver``, no bootstrap peers)."""
     node = KuboNode(binary, repo, "unixfs-v1-2025")
-    node.cli("config", "--json", "Pubsub.Enabled", "true")
-    node.cli("config", "--json", "Ipns.UsePubsub", "true")
+    if routing == "dht":
+        node.cli("config", "Routing.Type", "dhtserver")
+    else:
+        node.cli("config", "--json", "Pubsub.Enabled", "true")
+        node.cli("config", "--json", "Ipns.UsePubsub", "true")
     return node.start()
 
 
-@pytest.fixture()
-def pair(kubo_bin: str, tmp_path: Path) -> Iterator[tuple[Side, Side]]:  # noqa: F811
-    """Publisher A and follower B, their nodes peered directly on loopback."""
+def _pair(kubo_bin: str, tmp_path: Path, routing: str) -> Iterator[tuple[Side, Side]]:
     nodes: list[KuboNode] = []
     try:
-        a = ipns_node(kubo_bin, tmp_path / "kubo-a")
+        a = ipns_node(kubo_bin, tmp_path / "kubo-a", routing)
         nodes.append(a)
-        b = ipns_node(kubo_bin, tmp_path / "kubo-b")
+        b = ipns_node(kubo_bin, tmp_path / "kubo-b", routing)
         nodes.append(b)
         peer_id = json.loads(a.cli("id"))["ID"]
         b.cli("swarm", "connect", f"{a.swarm_addr()}/p2p/{peer_id}")
@@ -64,4 +67,15 @@ def pair(kubo_bin: str, tmp_path: Path) -> Iterator[tuple[Side, Side]]:  # noqa:
             node.stop()
 
 
-MakeSide = Callable[[str], Side]
+@pytest.fixture()
+def pair(kubo_bin: str, tmp_path: Path) -> Iterator[tuple[Side, Side]]:  # noqa: F811
+    """Publisher A and follower B, their nodes peered directly on loopback, IPNS over pubsub."""
+    yield from _pair(kubo_bin, tmp_path, "pubsub")
+
+
+@pytest.fixture()
+def dht_pair(kubo_bin: str, tmp_path: Path) -> Iterator[tuple[Side, Side]]:  # noqa: F811
+    """The same, IPNS records in a DHT of the two peered nodes (no bootstrap: still loopback only)."""
+    yield from _pair(kubo_bin, tmp_path, "dht")
+
+

@@ -205,3 +205,17 @@ def test_get_without_followed_log(vial_home: Path) -> None:
     result = CliRunner().invoke(cli, ["get", "demo:1", "--node", "http://127.0.0.1:9"])
     assert result.exit_code != 0
     assert result.stderr.strip() == "vial: error: demo:1: this VIAL_HOME follows no log and has none (vial follow IPNS-NAME)"
+
+
+def test_follow_over_a_loopback_dht(dht_pair: tuple[Side, Side]) -> None:
+    """vial only asks the node to publish and resolve: a DHT among the peered nodes works as well."""
+    a, b = dht_pair
+    digest1, _ = publish(a, "1", b"one\n")
+    shared = share(a)
+    assert follow(b, shared["name"])["size"] == 1
+    assert get(b, "demo:1")["manifest"] == digest1
+    digest2, _ = publish(a, "2", b"two\n")
+    shared2 = share(a)
+    wait_resolves(b, shared["name"], shared2["cid"])
+    assert follow(b, shared["name"])["trusted_before"] == 1
+    assert get(b, "demo:2")["manifest"] == digest2
