@@ -30,7 +30,7 @@ from vial.registry import tlog
 from vial.registry.car import BlockFile, load_car
 from vial.registry.cid import CID
 from vial.registry.ipfs import CidRecord, CidRecords, PullResult, _guess_profile, _import_blocks
-from vial.registry.ipns import IpnsClient
+from vial.registry.ipns import IpnsClient, normalize_ipns_name
 from vial.registry.kubo import KuboClient
 from vial.registry.logstore import OFFSET_SIZE, LogStorage
 from vial.registry.note import NoteError, Verifier, check_name
@@ -227,94 +227,99 @@ def _install(fetched: Path, storage: LogStorage) -> None:
     """Replace the local copy's files by the verified ones, each atomically, the checkpoint last.
 
     The new log extends the old one (proven), so every file only grows: a reader between two
-    renames still finds everything the checkpoint it reads covers."""
-    storage.create()
-    with storage.lock:
-        for name in SHARED_FILES:
-            with open(fetched / name, "rb") as source, atomic_writer(storage.directory / name) as target:
-                shutil.copyfileobj(source, target, 1 << 20)
-        fsync_dir(storage.directory)
+    renames still finds everything the checkpoint it reads covers. The caller holds the log's lock."""
+    for name in SHARED_FILES:
+        with open(fetched / name, "rb") as source, atomic_writer(storage.directory / name) as target:
+            shutil.copyfileobj(source, target, 1 << 20)
+    fsync_dir(storage.directory)
 
 
 def follow(home: Path, ipns_name: str, client: IpnsClient, key: str | None = None) -> FollowResult:
     """Resolve ``ipns_name``, fetch and verify the log it names, and make it a followed log here."""
     home = Path(home)
+    ipns_name = normalize_ipns_name(ipns_name)
     cid = client.name_resolve(ipns_name)
-    what = f"log at /ipns/{ipns_name.strip()} (/ipfs/{cid})"
+    what = f"log at /ipns/{ipns_name} (/ipfs/{cid})"
     with tempfile.TemporaryDirectory(prefix="vial-follow-") as work:
         fetched = Path(work) / LOG_DIR_NAME
         fetch_log_dag(client, cid, fetched)
-        checkpoint_raw = (fetched / "checkpoint").read_bytes()
-        origin = _origin_of(checkpoint_raw, what)
+        origin = _origin_of((fetched / "checkpoint").read_bytes(), what)
         log = ReleaseLog(home, origin)
         if log.signer() is not None:
             raise FollowError(
                 f"this VIAL_HOME holds the signer key of log {origin}: it publishes that log, not follows it"
             )
-
-        trusted = log.trust.get(origin)
-        pinned: Verifier | None = None
-        if key is not None:
-            pinned = Verifier.from_key(key.strip())
-            if pinned.name != origin:
-                raise FollowError(f"--key {pinned.name}+{pinned.key_hash:08x} is not a key of log {origin} ({what})")
-            if trusted is not None and trusted.verifier_key != pinned.to_key():
-                raise LogConsistencyError(
-                    f"this client already trusts {trusted.verifier_key} for log {origin}, not the --key given"
-                )
-        if pinned is not None:
-            verifier, source = pinned, "pinned"
-        elif trusted is not None:
-            verifier = Verifier.from_key(trusted.verifier_key)
-            source = "trusted" if trusted.checkpoint else "pinned"
-        else:
-            named = (fetched / "verifier").read_text(encoding="utf-8").strip()
-            try:
-                verifier = Verifier.from_key(named)
-            except VialError as exc:
-                raise FollowError(f"{what}: bad verifier key ({exc})") from None
-            if verifier.name != origin:
-                raise FollowError(f"{what}: its verifier key is named {verifier.name!r}, not {origin!r}")
-            source = "first-use"
-
-        # The fetched copy, read through this client's trust store (nothing is updated yet).
-        remote = ReleaseLog(home, origin)
-        remote.storage = LogStorage(fetched)
-        try:
-            head = remote._read_head(verifier)
-        except NoteError as exc:
-            raise LogConsistencyError(
-                f"{what}: checkpoint is not signed by the key this client trusts for log {origin} "
-                f"({verifier.name}+{verifier.key_hash:08x}): {exc}"
-            ) from None
-        if head.note is None:
-            raise FollowError(f"{what}: empty log")
-        try:
-            before = remote._check_trust(head, verifier, update=False)
-        except LogConsistencyError as exc:
-            raise LogConsistencyError(f"refused {what}: {exc}") from None
-
-        # Rehash every record and stored hash (in a scratch home that trusts the same key).
-        scratch = ReleaseLog(Path(work) / "scratch-home", origin)
-        scratch.storage = LogStorage(fetched)
-        scratch.trust_key(verifier.to_key())
-        try:
-            scratch.audit()
-        except IntegrityError as exc:
-            raise FollowError(f"refused {what}: {exc}") from None
-
-        if pinned is not None and trusted is None:
-            log.trust_key(pinned.to_key())
-        _install(fetched, log.storage)
-    installed = log.head()  # verifies the installed copy again, and trusts its checkpoint
+        log.storage.create()
+        # One follower at a time per log: what is verified against the trusted checkpoint is what is
+        # installed, and nothing else moves the trusted checkpoint of a followed log meanwhile.
+        with log.storage.lock:
+            verifier, source = _verifier_for(log, fetched, key, what)
+            head, before = _verify_fetched(log, fetched, verifier, Path(work) / "scratch-home", what)
+            if source == "pinned" and log.trust.get(origin) is None:
+                log.trust_key(verifier.to_key())
+            _install(fetched, log.storage)
+            installed = log.head()  # verifies the installed copy again, and trusts its checkpoint
     if installed.raw != head.raw:
+        raise LogConsistencyError(f"log {origin}: the installed checkpoint is not the one verified")
+    Follows(home).put(FollowRecord(ipns_name, origin, str(cid), head.size, client.url))
+    return FollowResult(ipns_name, origin, cid, head.size, head.checkpoint.root, before, verifier.to_key(), source)
+
+
+def _verifier_for(log: ReleaseLog, fetched: Path, key: str | None, what: str) -> tuple[Verifier, str]:
+    """The key to check the fetched log with, and where it comes from: ``--key`` ("pinned"), the
+    key this client trusts ("trusted", or "pinned" by ``log-trust``), else the log's own
+    ``verifier`` file ("first-use")."""
+    origin = log.origin
+    trusted = log.trust.get(origin)
+    if key is not None:
+        pinned = Verifier.from_key(key.strip())
+        if pinned.name != origin:
+            raise FollowError(f"--key {pinned.name}+{pinned.key_hash:08x} is not a key of log {origin} ({what})")
+        if trusted is not None and trusted.verifier_key != pinned.to_key():
+            raise LogConsistencyError(
+                f"this client already trusts {trusted.verifier_key} for log {origin}, not the --key given"
+            )
+        return pinned, "pinned"
+    if trusted is not None:
+        return Verifier.from_key(trusted.verifier_key), "trusted" if trusted.checkpoint else "pinned"
+    try:
+        verifier = Verifier.from_key((fetched / "verifier").read_text(encoding="utf-8").strip())
+    except (VialError, UnicodeDecodeError) as exc:
+        raise FollowError(f"{what}: bad verifier key ({exc})") from None
+    if verifier.name != origin:
+        raise FollowError(f"{what}: its verifier key is named {verifier.name!r}, not {origin!r}")
+    return verifier, "first-use"
+
+
+def _verify_fetched(
+    log: ReleaseLog, fetched: Path, verifier: Verifier, scratch_home: Path, what: str
+) -> tuple[Head, int | None]:
+    """Check the fetched copy as the log itself: signature, consistency with the checkpoint this
+    client trusts (nothing is updated), then a rehash of every record and stored hash."""
+    origin = log.origin
+    remote = ReleaseLog(log.home, origin)
+    remote.storage = LogStorage(fetched)
+    try:
+        head = remote._read_head(verifier)
+    except NoteError as exc:
         raise LogConsistencyError(
-            f"log {origin}: the installed checkpoint is not the one verified (concurrent follow?)"
-        )
-    Follows(home).put(FollowRecord(ipns_name.strip(), origin, str(cid), head.size, client.url))
-    return FollowResult(
-        ipns_name.strip(), origin, cid, head.size, head.checkpoint.root, before, verifier.to_key(), source
-    )
+            f"{what}: checkpoint is not signed by the key this client trusts for log {origin} "
+            f"({verifier.name}+{verifier.key_hash:08x}): {exc}"
+        ) from None
+    if head.note is None:
+        raise FollowError(f"{what}: empty log")
+    try:
+        before = remote._check_trust(head, verifier, update=False)
+    except LogConsistencyError as exc:
+        raise LogConsistencyError(f"refused {what}: {exc}") from None
+    scratch = ReleaseLog(scratch_home, origin)  # trusts the same key, remembers nothing else
+    scratch.storage = LogStorage(fetched)
+    scratch.trust_key(verifier.to_key())
+    try:
+        scratch.audit()
+    except IntegrityError as exc:
+        raise FollowError(f"refused {what}: {exc}") from None
+    return head, before
 
 
 # -- releases by name --------------------------------------------------------------------------

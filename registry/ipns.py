@@ -25,7 +25,20 @@ KEY_TYPE = "ed25519"
 DEFAULT_LIFETIME = "8760h"  # a year: followers can resolve the name even when the publisher is offline for long
 DEFAULT_TTL = "1m"  # how long a resolver may cache the answer
 
+RESOLVE_TIMEOUT = "30s"  # the node gives up collecting records after this (else a DHT lookup may hang)
+
 _KEY_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+def normalize_ipns_name(name: str) -> str:
+    """``k51…``, ``/ipns/k51…`` or ``ipns://k51…`` as the bare name."""
+    name = name.strip()
+    for prefix in ("ipns://", "/ipns/"):
+        if name.startswith(prefix):
+            name = name[len(prefix) :].strip("/")
+    if not name or "/" in name or not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+        raise VialError(f"IPNS name {name!r}: expected a name such as k51…")
+    return name
 
 
 @dataclass(frozen=True)
@@ -88,13 +101,13 @@ class IpnsClient(KuboClient):
 
     def name_resolve(self, name: str, nocache: bool = True) -> CID:
         """The CID an IPNS name points to now (``/ipfs/<cid>``; anything else is refused)."""
-        name = name.strip()
-        for prefix in ("ipns://", "/ipns/"):
-            if name.startswith(prefix):
-                name = name[len(prefix) :].strip("/")
-        if not name or "/" in name:
-            raise VialError(f"IPNS name {name!r}: expected a name such as k51…")
-        params = {"arg": f"/ipns/{name}", "recursive": "true", "nocache": "true" if nocache else "false"}
+        name = normalize_ipns_name(name)
+        params = {
+            "arg": f"/ipns/{name}",
+            "recursive": "true",
+            "nocache": "true" if nocache else "false",
+            "dht-timeout": RESOLVE_TIMEOUT,
+        }
         try:
             answer = self._json("name/resolve", params)
         except ServiceError as exc:

@@ -52,12 +52,12 @@ def ipns_node(binary: str, repo: Path, routing: str = "pubsub") -> KuboNode:
     return node.start()
 
 
-def _pair(kubo_bin: str, tmp_path: Path, routing: str) -> Iterator[tuple[Side, Side]]:
+def _pair(binary: str, tmp_path: Path, routing: str) -> Iterator[tuple[Side, Side]]:
     nodes: list[KuboNode] = []
     try:
-        a = ipns_node(kubo_bin, tmp_path / "kubo-a", routing)
+        a = ipns_node(binary, tmp_path / "kubo-a", routing)
         nodes.append(a)
-        b = ipns_node(kubo_bin, tmp_path / "kubo-b", routing)
+        b = ipns_node(binary, tmp_path / "kubo-b", routing)
         nodes.append(b)
         peer_id = json.loads(a.cli("id"))["ID"]
         b.cli("swarm", "connect", f"{a.swarm_addr()}/p2p/{peer_id}")
@@ -77,5 +77,3 @@ def pair(kubo_bin: str, tmp_path: Path) -> Iterator[tuple[Side, Side]]:  # noqa:
 def dht_pair(kubo_bin: str, tmp_path: Path) -> Iterator[tuple[Side, Side]]:  # noqa: F811
     """The same, IPNS records in a DHT of the two peered nodes (no bootstrap: still loopback only)."""
     yield from _pair(kubo_bin, tmp_path, "dht")
-
-

@@ -204,7 +204,10 @@ def test_get_without_followed_log(vial_home: Path) -> None:
 
     result = CliRunner().invoke(cli, ["get", "demo:1", "--node", "http://127.0.0.1:9"])
     assert result.exit_code != 0
-    assert result.stderr.strip() == "vial: error: demo:1: this VIAL_HOME follows no log and has none (vial follow IPNS-NAME)"
+    assert (
+        result.stderr.strip()
+        == "vial: error: demo:1: this VIAL_HOME follows no log and has none (vial follow IPNS-NAME)"
+    )
 
 
 def test_follow_over_a_loopback_dht(dht_pair: tuple[Side, Side]) -> None:
