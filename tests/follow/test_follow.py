@@ -222,3 +222,18 @@ def test_follow_over_a_loopback_dht(dht_pair: tuple[Side, Side]) -> None:
     wait_resolves(b, shared["name"], shared2["cid"])
     assert follow(b, shared["name"])["trusted_before"] == 1
     assert get(b, "demo:2")["manifest"] == digest2
+
+
+def test_a_follower_can_mirror_the_log(pair: tuple[Side, Side], tmp_path: Path) -> None:
+    """B re-shares the log it follows under its own node's name; C follows B's copy, still checked
+    against A's key (B cannot sign for A's log)."""
+    a, b = pair
+    digest, _ = publish(a, "1", b"one\n")
+    follow(b, share(a)["name"])
+    mirrored = share(b)
+    assert mirrored["size"] == 1
+    c = Side(tmp_path / "home-c", b.node)
+    a_key = a.vial("log-key", "--log", ORIGIN).stdout.strip()
+    followed = follow(c, mirrored["name"], "--key", a_key)
+    assert followed["origin"] == ORIGIN and followed["size"] == 1
+    assert get(c, "demo:1")["manifest"] == digest
