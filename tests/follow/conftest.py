@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 import vial.cli.follow_cmds  # noqa: F401 - registers the commands on the group
 import vial.cli.log_cmds  # noqa: F401
+import vial.cli.pull_cmds  # noqa: F401 - the one "pull" (registry, CID, NAME:VERSION), whatever was imported before
 from tests.ipfs.conftest import KuboNode, kubo_bin  # noqa: F401 - the session fixture, shared
 from vial.cli import cli
 

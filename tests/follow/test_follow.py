@@ -237,3 +237,18 @@ def test_a_follower_can_mirror_the_log(pair: tuple[Side, Side], tmp_path: Path) 
     followed = follow(c, mirrored["name"], "--key", a_key)
     assert followed["origin"] == ORIGIN and followed["size"] == 1
     assert get(c, "demo:1")["manifest"] == digest
+
+
+def test_pull_name_version_and_cid_through_one_command(pair: tuple[Side, Side]) -> None:
+    """``vial pull`` dispatches: NAME:VERSION (a followed release), a CID, an oci:// reference."""
+    a, b = pair
+    digest, cid = publish(a, "1", b"one\n")
+    follow(b, share(a)["name"])
+    pulled = b.vial_json("pull", "demo:1", "--node", b.node.url)
+    assert pulled["manifest"] == digest and pulled["ref"] == "demo:1"
+    assert b.vial_json("pull", f"ipfs://{cid}", "--node", b.node.url)["manifest"] == digest
+    refused = b.vial("pull", "oci://127.0.0.1:9/lab/demo:1", "--node", b.node.url, ok=False)
+    assert (
+        refused.stderr.strip()
+        == "vial: error: --node does not apply to registry reference oci://127.0.0.1:9/lab/demo:1"
+    )

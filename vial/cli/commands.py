@@ -40,6 +40,6 @@ COMMAND_MODULES: dict[str, str] = {
     "get": "follow_cmds",
     # dist_cmds: OCI registries
     "push": "dist_cmds",
-    # "pull" is defined by both ipfs_cmds (pull CID) and dist_cmds (pull REGISTRY-REF): folded into one at merge.
-    "pull": "ipfs_cmds",
+    # pull_cmds: "pull" from a registry (dist_cmds), by CID (ipfs_cmds) or as NAME:VERSION (follow_cmds)
+    "pull": "pull_cmds",
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +17,9 @@ from vial.registry.releases import ORIGIN_ENV, split_ref
 from vial.registry.store import Store
 from vial.registry.unixfs import DEFAULT_PROFILE, PROFILES
 
+if TYPE_CHECKING:
+    from vial.registry.ipns import IpnsClient
+
 node_option = click.option(
     "--node",
     "node",
@@ -24,7 +28,7 @@ node_option = click.option(
 )
 
 
-def _client(node: str | None, what: str):  # type: ignore[no-untyped-def]
+def _client(node: str | None, what: str) -> IpnsClient:
     from vial.registry.ipns import IpnsClient
 
     url = node or os.environ.get(ENV_API)
