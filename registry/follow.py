@@ -291,6 +291,28 @@ def _verifier_for(log: ReleaseLog, fetched: Path, key: str | None, what: str) ->
     return verifier, "first-use"
 
 
+def _check_layout(storage: LogStorage, size: int, what: str) -> None:
+    """Each file holds exactly what a log of ``size`` records holds (a shared log is cut at its
+    checkpoint), and every record offset in ``records.idx`` is where that record really ends."""
+    expected = {
+        storage.index_path: size * OFFSET_SIZE,
+        storage.hashes_path: tlog.stored_hash_count(size) * tlog.HASH_SIZE,
+    }
+    for path, length in expected.items():
+        if path.stat().st_size != length:
+            raise FollowError(
+                f"refused {what}: {path.name} holds {path.stat().st_size} bytes, {size} records need {length}"
+            )
+    end = 0
+    with open(storage.index_path, "rb") as index:
+        for i, record in storage.records(size):
+            end += len(record) + 1
+            if int.from_bytes(index.read(OFFSET_SIZE), "big") != end:
+                raise FollowError(f"refused {what}: records.idx: wrong offset for record {i}")
+    if storage.records_path.stat().st_size != end:
+        raise FollowError(f"refused {what}: records holds bytes past its {size} records")
+
+
 def _verify_fetched(
     log: ReleaseLog, fetched: Path, verifier: Verifier, scratch_home: Path, what: str
 ) -> tuple[Head, int | None]:
@@ -312,6 +334,7 @@ def _verify_fetched(
         before = remote._check_trust(head, verifier, update=False)
     except LogConsistencyError as exc:
         raise LogConsistencyError(f"refused {what}: {exc}") from None
+    _check_layout(remote.storage, head.size, what)
     scratch = ReleaseLog(scratch_home, origin)  # trusts the same key, remembers nothing else
     scratch.storage = LogStorage(fetched)
     scratch.trust_key(verifier.to_key())
