@@ -1,8 +1,9 @@
 """``vial pull``: one command for the three sources an image comes from.
 
 * ``oci://HOST/REPOSITORY[:TAG][@sha256:…]``: from an OCI registry (``dist_cmds``);
-* a CID (``bafy…``, ``Qm…``, ``ipfs://``, ``/ipfs/``, ``cid:``): from an IPFS node (``ipfs_cmds``);
-* ``NAME:VERSION``: a release of a followed (or the local) log, by the CID it records, its proof
+* a CID (``ipfs://``, ``/ipfs/``, ``cid:``, or anything else without a ``:``): from an IPFS node
+  (``ipfs_cmds``);
+* ``NAME:VERSION`` (anything else): a release of a followed (or the local) log, by the CID it records, its proof
   and manifest digest checked (``vial get``, ``vial.registry.follow.get_release``).
 
 Both other modules define a ``pull`` of their own; this module imports them first and then
@@ -41,7 +42,7 @@ def pull(
     as_json: bool,
 ) -> None:
     """Pull an image from a registry, from IPFS by CID, or as a published NAME:VERSION; verify it all."""
-    from vial.registry.ipfs import parse_cid_ref
+    from vial.registry.ipfs import CID_REF_PREFIXES, parse_cid_ref
 
     def refuse(option: str, given: object, kind: str) -> None:
         if given:
@@ -61,9 +62,10 @@ def pull(
         return
     for option, given in (("--insecure", insecure), ("--name", name), ("--no-attestations", no_attestations)):
         refuse(option, given, "IPFS source")
-    cid = parse_cid_ref(source)
-    if cid is not None:
+    if source.startswith(CID_REF_PREFIXES) or ":" not in source:
+        # A CID (prefixed, or bare: then the IPFS pull says what is wrong with it, if anything).
         refuse("--log", origin, "CID")
-        ctx.invoke(ipfs_cmds.pull_cmd, cid=str(cid), node=node, as_json=as_json)
+        cid = parse_cid_ref(source) if source.startswith(CID_REF_PREFIXES) else None
+        ctx.invoke(ipfs_cmds.pull_cmd, cid=str(cid) if cid else source, node=node, as_json=as_json)
         return
     ctx.invoke(follow_cmds.get_cmd, name_version=source, node=node, origin=origin, as_json=as_json)
