@@ -144,10 +144,18 @@ def test_two_images_share_one_fallback_index(registry: Registry, signed: SignedI
 
 
 def test_pull_refuses_what_is_not_an_oci_reference(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["pull", "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"],
-                                env={"VIAL_HOME": str(tmp_path / "h")})
+    # (A CID is a source too since IPFS pulls joined `vial pull`: see tests/ipfs.)
+    result = CliRunner().invoke(cli, ["pull", "registry.example/demo:1"], env={"VIAL_HOME": str(tmp_path / "h")})
     assert result.exit_code == 1
-    assert result.stderr.startswith("vial: error: bafybei") and "not an oci:// reference" in result.stderr
+    assert result.stderr.startswith("vial: error: registry.example") and "not an oci:// reference" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_pull_of_a_cid_goes_to_ipfs(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["pull", "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"],
+                                env={"VIAL_HOME": str(tmp_path / "h"), "VIAL_IPFS_API": ""})
+    assert result.exit_code == 1
+    assert result.stderr.startswith("vial: error: no IPFS node to pull bafybei")
     assert len(result.stderr.strip().splitlines()) == 1
 
 
