@@ -30,6 +30,12 @@ from vial.registry.store import Store
 from vial.spec import Base
 
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Merged /usr set up by mmdebstrap's own hook (usr-is-merged), as debootstrap does for bookworm,
+# instead of the usrmerge package, which pulls perl into every image: 25 % smaller, about 40 %
+# faster (docs/decisions.md). Used when locking and when building, so both see the same set.
+MERGED_USR_HOOK = "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr"
+# Every option that shapes the root filesystem, for the layer cache key.
+ROOTFS_OPTIONS = (MERGED_USR_HOOK, "--dpkgopt=force-unsafe-io")
 # Host files mmdebstrap copies in that must not leak into an image (the runtime provides them).
 HOST_FILES = ("etc/hostname", "etc/resolv.conf")
 
@@ -94,6 +100,7 @@ def resolve(base: Base, packages: list[str], work: Path, log: Callable[[str], No
     args = [
         f"--variant={base.variant}",
         f"--architectures={base.architecture}",
+        MERGED_USR_HOOK,
         "--skip=download/empty",
         "--skip=essential/unlink",
         f"--customize-hook=sync-out /var/cache/apt/archives {debs}",
@@ -206,6 +213,7 @@ def build_layer(
         args = [
             f"--variant={base.variant}",
             f"--architectures={base.architecture}",
+            MERGED_USR_HOOK,
             "--format=tar",
             # The image names the public mirror, not the temporary repository it was built from.
             f"--customize-hook=echo '{sources}' > \"$1/etc/apt/sources.list\"",

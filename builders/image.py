@@ -132,6 +132,7 @@ def build_project(
             "debs": [p.sha256 for p in lock.debian],
             "sde": sde,
             "tool": debian.mmdebstrap_identity(),
+            "options": debian.ROOTFS_OPTIONS,
         }
         jobs.append(
             (
