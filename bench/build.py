@@ -5,9 +5,9 @@
 
 Prints, measured in the same run on the same engine:
 - cold build: vial into an empty store (downloads already in the cache) vs `docker build --no-cache`
-  of an equivalent Dockerfile: FROM the same Debian root filesystem (imported beforehand, so Docker
-  is spared the root filesystem that vial builds), wheels installed by pip from the same local
-  files (no network on either side), then code and data copied in;
+  of an equivalent Dockerfile: FROM a Debian base of the `essential` set (imported beforehand, as a
+  pulled debian:bookworm-slim would be), then `dpkg -i` of the project's other locked .debs, pip
+  install of the same wheels, and the code and data: the same local files on both sides, no network;
 - warm rebuild, nothing changed: `vial build` vs `docker build` with its cache;
 - layer packing throughput (tar + sha256 + zstd + sha256 into the store) vs raw hashlib sha256 of
   the same bytes.
@@ -42,30 +42,73 @@ def timed(command: list[str], env: dict[str, str] | None = None, cwd: Path | Non
 
 
 def docker_inputs(example: Path, home: Path, digest: str, context: Path) -> None:
-    """The same inputs for Docker: the Debian root fs (from vial's layer), wheels, code, data."""
+    """The same inputs for Docker, from vial's store: an `essential`-only Debian base (what a pulled
+    debian:bookworm-slim gives), the project's other locked .debs, the wheels, code and data."""
     sys.path.insert(0, str(REPO))
     from vial.buildinfo import read_record
-    from vial.builders.tarball import iter_layer_tar
     from vial.registry.store import Store
 
     store = Store(home)
-    image = store.image(digest)
-    with open(context / "rootfs.tar", "wb") as out:
-        for chunk in iter_layer_tar(store, image.manifest.layers[0].digest):
-            out.write(chunk)
+    lock = read_record(home, digest).locked()
+    repo = context / "repo"
+    repo.mkdir()
+    for package in lock.debian:
+        shutil.copyfile(store.blob_path(f"sha256:{package.sha256}"), repo / package.deb_name)
+    subprocess.run("apt-ftparchive packages . > Packages && apt-ftparchive -o APT::FTPArchive::Release::Suite=bookworm"
+                   " release . > Release", shell=True, cwd=repo, check=True, capture_output=True)
+    listing = context / "essential.txt"
+    subprocess.run(
+        ["mmdebstrap", "-q", "--variant=essential",
+         f"--customize-hook=chroot \"$1\" dpkg-query -W -f='${{Package}}\\n' > {listing}",
+         "bookworm", str(context / "rootfs.tar"), f"deb [trusted=yes] copy://{repo} ./"],
+        check=True, capture_output=True, env={**os.environ, "SOURCE_DATE_EPOCH": "0"},
+    )
+    essential = set(listing.read_text().split())
+    debs = context / "debs"
+    debs.mkdir()
+    for package in lock.debian:
+        if package.name not in essential:
+            shutil.copyfile(repo / package.deb_name, debs / package.deb_name)
+    shutil.rmtree(repo)
     wheels = context / "wheels"
     wheels.mkdir()
-    for wheel in read_record(home, digest).locked().python:
+    for wheel in lock.python:
         shutil.copyfile(store.blob_path(f"sha256:{wheel.sha256}"), wheels / wheel.wheel)
     shutil.copytree(example, context / "project", ignore=shutil.ignore_patterns("vial.*", "README.md"))
     (context / "Dockerfile").write_text(
         "FROM vial-bench-base\n"
+        "COPY debs /debs\n"
+        f"RUN {_dpkg_in_predepends_order(debs)} && rm -rf /debs\n"
         "COPY wheels /wheels\n"
         "RUN python3 -m pip install --no-index --no-compile --no-deps --break-system-packages /wheels/*.whl\n"
         "COPY project /project\n"
         "WORKDIR /project\n"
         'CMD ["python3", "analysis.py"]\n'
     )
+
+
+def _dpkg_in_predepends_order(debs: Path) -> str:
+    """`dpkg -i` runs grouped so that every Pre-Depends is configured before its dependent is unpacked
+    (dpkg configures nothing mid-run; apt orders this way, but the slim base has no apt here)."""
+    names: dict[str, str] = {}
+    predepends: dict[str, set[str]] = {}
+    for deb in sorted(debs.glob("*.deb")):
+        fields = subprocess.run(
+            ["dpkg-deb", "-f", str(deb), "Package", "Pre-Depends"], capture_output=True, text=True, check=True
+        ).stdout
+        package = fields.split("Package:", 1)[1].split("\n", 1)[0].strip()
+        wanted = fields.split("Pre-Depends:", 1)[1] if "Pre-Depends:" in fields else ""
+        names[package] = deb.name
+        predepends[package] = {alt.split("(")[0].split(":")[0].strip() for alt in wanted.replace("|", ",").split(",")}
+    groups: list[list[str]] = []
+    done: set[str] = set()
+    while len(done) < len(names):
+        ready = [p for p in names if p not in done and not (predepends[p] & (set(names) - done))]
+        if not ready:  # a cycle: let dpkg sort the rest out
+            ready = [p for p in names if p not in done]
+        groups.append(ready)
+        done.update(ready)
+    return " && ".join("dpkg -i " + " ".join(f"/debs/{names[p]}" for p in sorted(g)) for g in groups)
 
 
 def pack_throughput(size_mb: int) -> tuple[float, float]:

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,7 +118,8 @@ def build_project(
     source = source_info(spec, state.directory)
     sde = source_date_epoch(spec, source)
     cache = _LayerCache(store)
-    layers: list[LayerRecord] = []
+    jobs: list[tuple[str, dict, Callable[[], LayerBlob]]] = []
+    base_layers: list[LayerRecord] = []
     base_config: ImageConfig | None = None
 
     if spec.base.kind == "debian":
@@ -131,8 +133,8 @@ def build_project(
             "sde": sde,
             "tool": debian.mmdebstrap_identity(),
         }
-        layers.append(
-            cache.get_or_build(
+        jobs.append(
+            (
                 "debian",
                 material,
                 lambda: debian.build_layer(
@@ -145,7 +147,7 @@ def build_project(
         base = import_base(store, base_dir, spec.base.oci_digest)
         base_config = base.config
         for descriptor, diff_id in zip(base.layers, base.diff_ids, strict=True):
-            layers.append(
+            base_layers.append(
                 LayerRecord("oci", descriptor.digest, diff_id, descriptor.size, descriptor.digest, descriptor.media_type)
             )
 
@@ -160,8 +162,8 @@ def build_project(
             "sde": sde,
             "tool": python.installer_version(),
         }
-        layers.append(
-            cache.get_or_build(
+        jobs.append(
+            (
                 "python",
                 material,
                 lambda: python.build_layer(store, lock.python, version, spec.python.interpreter, site, sde, log),
@@ -178,15 +180,21 @@ def build_project(
             "workdir": spec.run.workdir,
             "sde": sde,
         }
-        layers.append(
-            cache.get_or_build(
+        jobs.append(
+            (
                 f"files:{kind}",
                 material,
-                lambda selected=selected, locked_files=locked_files: _files_layer(
+                lambda selected=selected, locked_files=locked_files, kind=kind: _files_layer(
                     store, selected, locked_files, spec.run.workdir, sde, kind, log
                 ),
             )
         )
+
+    # Layers are independent: build them side by side (mmdebstrap is a subprocess; zstd, hashing
+    # and zlib release the GIL), keeping their order in the image.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(cache.get_or_build, *job) for job in jobs]
+        layers = base_layers + [future.result() for future in futures]
 
     config = _config(state, layers, base_config, sde, source)
     config_bytes = config.to_bytes()
@@ -225,7 +233,7 @@ def build_project(
         size=descriptor.size + len(config_bytes) + sum(l.size for l in layers),
         name=name,
         layers=tuple(layers),
-        rebuilt=tuple(cache.rebuilt),
+        rebuilt=tuple(builder for builder, _, _ in jobs if builder in cache.rebuilt),  # in layer order
     )
 
 

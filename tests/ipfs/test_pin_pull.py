@@ -75,7 +75,7 @@ def test_cli_pin_and_pull_with_json(kubo_factory, tmp_path: Path, monkeypatch: p
     assert data["manifest"] == digest and data["cid"].startswith("Qm") and data["node"] == a.url
     monkeypatch.delenv("VIAL_IPFS_API")
     monkeypatch.setenv("VIAL_HOME", str(tmp_path / "clean"))
-    pulled = runner.invoke(cli, ["-q", "pull", data["cid"], "--node", b.url])
+    pulled = runner.invoke(cli, ["-q", "pull", f"ipfs://{data['cid']}", "--node", b.url])
     assert pulled.exit_code == 0, pulled.output
     assert pulled.stdout.strip() == digest
     assert Store(tmp_path / "clean").resolve("demo:1.0").digest == digest
@@ -218,7 +218,8 @@ def _other_car(tmp_path: Path) -> Path:
     [
         ("bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e", "codec raw, expected a dag-pb"),
         ("bafyreidykglsfhoixmivffc5uwhcgshx4j465xwqntbmu43nb2dzqwfvae", "unsupported codec 0x71"),
-        ("not-a-cid", "not a valid CID"),
+        ("ipfs://not-a-cid", "not a valid CID"),
+        ("not-a-cid", "not an oci:// reference"),  # neither a CID nor oci://: the registry pull says so
     ],
 )
 def test_unexpected_cids(tmp_path: Path, cid: str, expected: str) -> None:

@@ -20,10 +20,21 @@ COMMAND_MODULES: dict[str, str] = {
     "attestations": "attest_cmds",
     "provenance": "attest_cmds",
     "sbom": "attest_cmds",
-    # ipfs_cmds: CIDs, CAR files, pinning and pulling through IPFS
+    # log_cmds: permanent versions in an append-only, verifiable log
+    "publish": "log_cmds",
+    "log": "log_cmds",
+    "show": "log_cmds",
+    "diff": "log_cmds",
+    "verify-release": "log_cmds",
+    "log-key": "log_cmds",
+    "log-trust": "log_cmds",
+    "log-verify": "log_cmds",
+    # dist_cmds: OCI registries
+    "push": "dist_cmds",
+    "pull": "dist_cmds",
+    # ipfs_cmds: CIDs, CAR files, pinning through IPFS ("pull" of a CID is dispatched by dist_cmds' pull)
     "cid": "ipfs_cmds",
     "export": "ipfs_cmds",
     "import": "ipfs_cmds",
     "pin": "ipfs_cmds",
-    "pull": "ipfs_cmds",
 }
