@@ -28,9 +28,11 @@ class RunOptions:
     outputs: Path | None = None  # mounted read-write at /outputs
     inputs: list[tuple[Path, str]] = field(default_factory=list)  # (host path, container path), read-only
     env: dict[str, str] = field(default_factory=dict)
-    read_only_root: bool = False
+    read_only_root: bool = True  # /tmp is a tmpfs either way
     memory: str | None = None
     cpus: float | None = None
+    pids_limit: int | None = None
+    labels: dict[str, str] = field(default_factory=dict)  # set on the container (tests count containers by them)
 
 
 def docker_client():  # type: ignore[no-untyped-def]
@@ -80,6 +82,8 @@ def run_image(store: Store, image: Image, options: RunOptions, log: Callable[[st
         "volumes": volumes,
         "environment": options.env or None,
         "read_only": options.read_only_root,
+        "tmpfs": {"/tmp": "rw,nosuid,nodev"},
+        "labels": {"dev.vial.manifest": image.digest, "dev.vial.config": image_id, **options.labels},
     }
     if options.command:
         kwargs["command"] = options.command
@@ -87,6 +91,8 @@ def run_image(store: Store, image: Image, options: RunOptions, log: Callable[[st
         kwargs["mem_limit"] = options.memory
     if options.cpus:
         kwargs["nano_cpus"] = int(options.cpus * 1e9)
+    if options.pids_limit:
+        kwargs["pids_limit"] = options.pids_limit
     import docker.errors
 
     try:

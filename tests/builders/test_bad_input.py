@@ -132,7 +132,7 @@ def test_no_docker_engine_for_run(tmp_path: Path) -> None:
     )
     store.tag("tiny:1", store.put_image(manifest))
     process = run_vial(
-        ["-q", "run", "tiny:1"], tmp_path / "home", env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}, check=False
+        ["-q", "run", "--runtime", "docker", "tiny:1"], tmp_path / "home", env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}, check=False
     )
     assert process.returncode != 0
     _assert_one_line_error(process.stderr, "no Docker engine", "no-docker.sock")

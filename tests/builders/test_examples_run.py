@@ -36,7 +36,7 @@ def test_longley_matches_nist_certified_values(
 ) -> None:
     built = built_examples["longley-ols"]
     outputs = tmp_path / "out"
-    process = run_vial(["-q", "run", built.digest, "--outputs", str(outputs)], built.home)
+    process = run_vial(["-q", "run", "--insecure-skip-verify", built.digest, "--outputs", str(outputs)], built.home)
     assert "Longley OLS: n=16, k=7" in process.stdout
     rows = _results(outputs / "results.csv")
     assert set(rows) == set(NIST_LONGLEY)
@@ -49,7 +49,7 @@ def test_longley_matches_nist_certified_values(
 def test_mtcars_matches_r(built_examples: dict[str, Built], docker_engine: None, tmp_path: Path) -> None:
     built = built_examples["mtcars-lm"]
     outputs = tmp_path / "out"
-    process = run_vial(["-q", "run", "mtcars-lm:1.0.0", "--outputs", str(outputs)], built.home)
+    process = run_vial(["-q", "run", "--insecure-skip-verify", "mtcars-lm:1.0.0", "--outputs", str(outputs)], built.home)
     assert "n=32" in process.stdout
     rows = _results(outputs / "results.csv")
     for term, expected in R_MTCARS.items():
@@ -59,7 +59,7 @@ def test_mtcars_matches_r(built_examples: dict[str, Built], docker_engine: None,
 def test_run_passes_command_and_exit_code(built_examples: dict[str, Built], docker_engine: None) -> None:
     built = built_examples["longley-ols"]
     process = run_vial(
-        ["-q", "run", built.digest, "--", "python3", "-c", "import numpy, sys; print(numpy.__version__); sys.exit(7)"],
+        ["-q", "run", "--insecure-skip-verify", built.digest, "--", "python3", "-c", "import numpy, sys; print(numpy.__version__); sys.exit(7)"],
         built.home,
         check=False,
     )

@@ -360,3 +360,19 @@ def test_pin_via_car_on_a_node_with_other_settings(kubo_factory, many_blobs_stor
     assert data["cid"] == str(image_cid(many_blobs_store, "many:1")[0])
     with KuboClient(node.url) as client:
         assert data["cid"] in client.pin_ls(CID.parse(data["cid"]))
+
+
+def test_cid_refs_are_sources_for_verify_and_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The REF resolver hook: `vial verify ipfs://CID` / `vial run ipfs://CID` get a checked image."""
+    from vial.policies.source import open_source
+
+    source, digest = _source_image(tmp_path)
+    monkeypatch.delenv("VIAL_IPFS_API", raising=False)
+    monkeypatch.setenv("VIAL_HOME", str(source.root))
+    cid = pin(source, "demo:1.0").cid  # embedded: a CAR beside the store
+    with open_source(f"ipfs://{cid}") as found:
+        assert found.kind == "ipfs" and not found.writable
+        assert found.image().digest == digest
+        assert found.store.root != source.root
+    with open_source("demo:1.0") as found:
+        assert found.kind == "store"

@@ -12,6 +12,9 @@ COMMAND_MODULES: dict[str, str] = {
     "images": "build_cmds",
     # run_cmds
     "run": "run_cmds",
+    # verify_cmds: policies and trusted signers
+    "verify": "verify_cmds",
+    "trust": "verify_cmds",
     # attest_cmds: statements, signing, verification
     "keygen": "attest_cmds",
     "sign": "attest_cmds",
