@@ -376,3 +376,27 @@ def test_cid_refs_are_sources_for_verify_and_run(tmp_path: Path, monkeypatch: py
         assert found.store.root != source.root
     with open_source("demo:1.0") as found:
         assert found.kind == "store"
+
+
+def test_attestations_travel_with_the_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vial.attest.referrers import attach_bundle, list_referrers, read_bundle
+
+    source, digest = _source_image(tmp_path)
+    image = source.image("demo:1.0")
+    bundle = b'{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "test": true}'
+    attach_bundle(source, image.descriptor, bundle, "https://slsa.dev/provenance/v1", signer="ci")
+    plain, _ = image_cid(source, "demo:1.0")
+    with_attestations, _ = image_cid(source, "demo:1.0", attestations=True)
+    assert plain != with_attestations
+    monkeypatch.setenv("VIAL_HOME", str(source.root))
+    result = CliRunner().invoke(cli, ["-q", "pin", "demo:1.0", "--attestations", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["cid"] == str(with_attestations)
+    from vial.registry.ipfs import import_car
+
+    clean = Store(tmp_path / "clean")
+    assert import_car(clean, Path(data["car"])).manifest == digest
+    referrers = list_referrers(clean, digest)
+    assert len(referrers) == 1 and read_bundle(clean, referrers[0]) == bundle
+    assert referrers[0].predicate_type == "https://slsa.dev/provenance/v1"
