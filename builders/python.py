@@ -160,18 +160,5 @@ def build_layer(
             with WheelFile.open(staged) as source:
                 # No additional metadata: no INSTALLER file, so nothing names the host's tools.
                 installer.install(source, destination, additional_metadata={})
-            _fix_shebangs(staging / scheme["scripts"].lstrip("/"), staging, interpreter)
         log("packing the Python layer")
         return write_layer(store, entries_from_directory(staging), source_date_epoch)
-
-
-def _fix_shebangs(scripts: Path, staging: Path, interpreter: str) -> None:
-    """installer writes the staging-free interpreter already; make sure no staging path leaked."""
-    if not scripts.is_dir():
-        return
-    needle = str(staging).encode()
-    for script in scripts.iterdir():
-        if script.is_file():
-            head = script.read_bytes()[:512]
-            if needle in head:
-                script.write_bytes(script.read_bytes().replace(needle, b""))

@@ -83,3 +83,24 @@ def test_image_config_and_annotations(built_examples: dict[str, Built]) -> None:
     assert [layer.media_type for layer in image.manifest.layers] == [
         "application/vnd.oci.image.layer.v1.tar+zstd"
     ] * 4
+
+
+def test_python_layer_is_installed_for_the_image(built_examples: dict[str, Built]) -> None:
+    """Console scripts name the image's interpreter; no .pyc and no installer metadata are packed."""
+    import io
+    import tarfile
+
+    from vial.builders.tarball import iter_layer_tar
+    from vial.registry.store import Store
+
+    built = built_examples["longley-ols"]
+    store = Store(built.home)
+    image = store.image(built.digest)
+    python_layer = image.manifest.layers[1].digest
+    archive = tarfile.open(fileobj=io.BytesIO(b"".join(iter_layer_tar(store, python_layer))))
+    names = archive.getnames()
+    assert "usr/local/lib/python3.11/dist-packages/numpy/__init__.py" in names
+    f2py = archive.extractfile("usr/local/bin/f2py")
+    assert f2py is not None and f2py.readline() == b"#!/usr/bin/python3\n"
+    assert not [n for n in names if n.endswith(".pyc")]
+    assert not [n for n in names if n.rsplit("/", 1)[-1] in ("INSTALLER", "REQUESTED", "direct_url.json")]

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import vial.cli.ipfs_cmds  # noqa: F401 - registers the commands
+import vial.cli.pull_cmds  # noqa: F401 - and the one `vial pull` (registry, CID, NAME:VERSION)
 from tests.ipfs.conftest import KuboNode
 from tests.ipfs.fakenode import fake_node
 from tests.ipfs.images import layer_tar, make_image
@@ -219,7 +220,7 @@ def _other_car(tmp_path: Path) -> Path:
         ("bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e", "codec raw, expected a dag-pb"),
         ("bafyreidykglsfhoixmivffc5uwhcgshx4j465xwqntbmu43nb2dzqwfvae", "unsupported codec 0x71"),
         ("ipfs://not-a-cid", "not a valid CID"),
-        ("not-a-cid", "not an oci:// reference"),  # neither a CID nor oci://: the registry pull says so
+        ("not-a-cid", "not a valid CID"),  # no ':' and no '/': `vial pull` takes it for a CID
     ],
 )
 def test_unexpected_cids(tmp_path: Path, cid: str, expected: str) -> None:

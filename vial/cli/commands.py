@@ -23,6 +23,11 @@ COMMAND_MODULES: dict[str, str] = {
     "attestations": "attest_cmds",
     "provenance": "attest_cmds",
     "sbom": "attest_cmds",
+    # ipfs_cmds: CIDs, CAR files, pinning and pulling through IPFS
+    "cid": "ipfs_cmds",
+    "export": "ipfs_cmds",
+    "import": "ipfs_cmds",
+    "pin": "ipfs_cmds",
     # log_cmds: permanent versions in an append-only, verifiable log
     "publish": "log_cmds",
     "log": "log_cmds",
@@ -32,12 +37,12 @@ COMMAND_MODULES: dict[str, str] = {
     "log-key": "log_cmds",
     "log-trust": "log_cmds",
     "log-verify": "log_cmds",
+    # follow_cmds: a release log shared over IPFS/IPNS and followed with no server
+    "share": "follow_cmds",
+    "follow": "follow_cmds",
+    "get": "follow_cmds",
     # dist_cmds: OCI registries
     "push": "dist_cmds",
-    "pull": "dist_cmds",
-    # ipfs_cmds: CIDs, CAR files, pinning through IPFS ("pull" of a CID is dispatched by dist_cmds' pull)
-    "cid": "ipfs_cmds",
-    "export": "ipfs_cmds",
-    "import": "ipfs_cmds",
-    "pin": "ipfs_cmds",
+    # pull_cmds: "pull" from a registry (dist_cmds), by CID (ipfs_cmds) or as NAME:VERSION (follow_cmds)
+    "pull": "pull_cmds",
 }

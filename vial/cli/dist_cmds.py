@@ -43,26 +43,15 @@ def push(out: Output, ref: str, target: str, insecure: bool | None, no_attestati
 
 
 @cli.command()
-@click.argument("source", metavar="oci://HOST/REPOSITORY[:TAG][@sha256:...] | ipfs://CID")
+@click.argument("source", metavar="oci://HOST/REPOSITORY[:TAG][@sha256:...]")
 @insecure_option
 @click.option("--name", help="Name it NAME:VERSION in the store (default REPOSITORY:TAG, or REPOSITORY:sha256-HEX).")
 @click.option("--no-attestations", is_flag=True, help="Pull the image only, not its attestations.")
-@click.option("--node", metavar="URL", help="IPFS sources: Kubo RPC API address (default: $VIAL_IPFS_API).")
 @json_option
 @click.pass_obj
 def pull(out: Output, source: str, insecure: bool | None, name: str | None, no_attestations: bool,
-         node: str | None, as_json: bool) -> None:
-    """Pull an image and its attestations into the store, verifying every digest; print its digest.
-
-    SOURCE is a registry reference (oci://...) or IPFS content (ipfs://CID or a bare CID), which
-    is fetched from an IPFS node with every block and OCI digest checked (see docs/ipfs.md).
-    """
-    if not source.startswith("oci://"):
-        from vial.cli.ipfs_cmds import looks_like_cid, pull_from_ipfs
-
-        if looks_like_cid(source):
-            pull_from_ipfs(out, source, node, as_json)
-            return
+         as_json: bool) -> None:
+    """Pull an image and its attestations into the store, verifying every digest; print its digest."""
     from vial.registry.distribution import pull as pull_image
     from vial.registry.reference import parse_reference
     from vial.registry.store import Store

@@ -1,4 +1,4 @@
-"""IPFS commands: ``vial cid``, ``vial export --car``, ``vial import``, ``vial pin``; ``vial pull CID`` (via dist_cmds)."""
+"""IPFS commands: ``vial cid``, ``vial export --car``, ``vial import``, ``vial pin``, ``vial pull``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import click
 
 from vial.cli import cli
 from vial.cli.output import Output, emit_json, json_option
-from vial.errors import ServiceError, VialError
+from vial.errors import ServiceError
 from vial.registry.cid import CID
-from vial.registry.ipfs import export_car, image_cid, import_car, pin, pull
+from vial.registry.ipfs import CID_REF_PREFIXES, export_car, image_cid, import_car, parse_cid_ref, pin, pull
 from vial.registry.kubo import ENV_API, KuboClient, client_from_env
 from vial.registry.pinsvc import ENV_SERVICE, ENV_TOKEN, service_from_env
 from vial.registry.store import Store
@@ -182,36 +182,24 @@ def pin_cmd(
         click.echo(str(result.cid))
 
 
-def looks_like_cid(source: str) -> bool:
-    """Whether a SOURCE given to ``vial pull`` names IPFS content (``ipfs://``, ``/ipfs/``, ``cid:``, a CID)."""
-    if source.startswith(("ipfs://", "/ipfs/", "cid:")):
-        return True
-    try:
-        CID.parse(source)
-    except VialError as exc:
-        return "unsupported" in str(exc)  # a CID, of a kind vial refuses: let the IPFS path say so
-    return True
-
-
-def pull_from_ipfs(out: Output, source: str, node: str | None, as_json: bool) -> None:
-    """``vial pull CID``: fetch from an IPFS node, check every block and OCI digest, add to the store.
-
-    Called by the ``pull`` command (dist_cmds) for IPFS sources; ``oci://`` sources stay there.
-    """
-    text = source
-    for prefix in ("ipfs://", "/ipfs/", "cid:"):
-        if text.startswith(prefix):
-            text = text[len(prefix) :].strip("/")
-    root = CID.parse(text)
+@cli.command("pull")
+@click.argument("cid")
+@node_option
+@json_option
+@click.pass_obj
+def pull_cmd(out: Output, cid: str, node: str | None, as_json: bool) -> None:
+    """Fetch image CID from an IPFS node, check every block and OCI digest, add it to the store."""
+    root = parse_cid_ref(cid) if cid.startswith(CID_REF_PREFIXES) else CID.parse(cid)
+    assert root is not None  # a prefixed REF parses or raises
     client: KuboClient | None = client_from_env(node)
     if client is None:
-        raise ServiceError(f"no IPFS node to pull {text} from: pass --node URL or set ${ENV_API}")
+        raise ServiceError(f"no IPFS node to pull {cid} from: pass --node URL or set ${ENV_API}")
     try:
         result = pull(Store(), client, root)
     finally:
         client.close()
     if as_json:
-        emit_json({"cid": str(result.cid), "manifest": result.manifest, "digest": result.manifest, "ref": result.ref})
+        emit_json({"cid": str(result.cid), "manifest": result.manifest, "ref": result.ref})
     else:
-        out.status(f"pulled {result.ref or result.manifest} from IPFS")
+        out.status(f"pulled {result.ref or result.manifest}")
         click.echo(result.manifest)
