@@ -117,9 +117,22 @@ def _store_resolver(ref: str, workdir: Path) -> Source | None:
     return Source(store, ref, ref, "store", writable=True)
 
 
+def _ipfs_resolver(ref: str, workdir: Path) -> Source | None:
+    """``ipfs://CID``, ``/ipfs/CID``, ``cid:CID`` or a bare image CID: fetched and fully checked into a
+    temporary store under ``workdir`` (from $VIAL_IPFS_API, or the CAR ``vial pin`` left), see docs/ipfs.md."""
+    from vial.registry.ipfs import resolve_cid_ref
+
+    found = resolve_cid_ref(ref, workdir)
+    if found is None:
+        return None
+    store, digest = found
+    return Source(store, digest, ref, "ipfs", writable=False)
+
+
 register_resolver("store", _store_resolver, first=False)
 register_resolver("archive", _archive_resolver)
 register_resolver("layout", _layout_resolver)
+register_resolver("ipfs", _ipfs_resolver)
 
 
 @contextlib.contextmanager

@@ -100,16 +100,35 @@ def _profile(profile: Profile | str) -> Profile:
     return get_profile(profile) if isinstance(profile, str) else profile
 
 
-def _staged_layout(store: Store, ref: str, work: Path) -> tuple[Path, str]:
+def referrers_of(store: Store, digest: str) -> list[Descriptor]:
+    """Manifests listed in the store whose ``subject`` is the image ``digest`` (its attestations)."""
+    found = []
+    for entry in store.index().manifests:
+        if entry.artifact_type is None or not is_digest(entry.digest) or entry.digest == digest:
+            continue
+        manifest = Manifest.from_bytes(store.read_blob(entry.digest, f"referrer {entry.digest}"))
+        if manifest.subject is not None and manifest.subject.digest == digest:
+            found.append(entry)
+    return found
+
+
+def _staged_layout(store: Store, ref: str, work: Path, attestations: bool = False) -> tuple[Path, str]:
     layout = work / LAYOUT_NAME
-    image = store.export_layout(ref, layout)
+    extra = referrers_of(store, store.resolve(ref).digest) if attestations else []
+    image = store.export_layout(ref, layout, with_manifests=extra)
     return layout, image.digest
 
 
-def image_cid(store: Store, ref: str, profile: Profile | str = DEFAULT_PROFILE) -> tuple[CID, str]:
-    """(CID of the image's OCI layout as a UnixFS directory, manifest digest), computed locally."""
+def image_cid(
+    store: Store, ref: str, profile: Profile | str = DEFAULT_PROFILE, attestations: bool = False
+) -> tuple[CID, str]:
+    """(CID of the image's OCI layout as a UnixFS directory, manifest digest), computed locally.
+
+    With ``attestations``, the layout also lists the image's referrers (its attestations), as
+    ``pin``/``export_car`` with the same flag publish it.
+    """
     with tempfile.TemporaryDirectory(prefix="vial-ipfs-") as work:
-        layout, digest = _staged_layout(store, ref, Path(work))
+        layout, digest = _staged_layout(store, ref, Path(work), attestations)
         with Importer(_profile(profile)) as importer:
             return importer.add_path(layout).cid, digest
 
@@ -125,9 +144,11 @@ def write_car(source: Path, car: Path, profile: Profile | str = DEFAULT_PROFILE)
     return root
 
 
-def export_car(store: Store, ref: str, car: Path, profile: Profile | str = DEFAULT_PROFILE) -> tuple[CID, str]:
+def export_car(
+    store: Store, ref: str, car: Path, profile: Profile | str = DEFAULT_PROFILE, attestations: bool = False
+) -> tuple[CID, str]:
     with tempfile.TemporaryDirectory(prefix="vial-ipfs-") as work:
-        layout, digest = _staged_layout(store, ref, Path(work))
+        layout, digest = _staged_layout(store, ref, Path(work), attestations)
         return write_car(layout, car, profile), digest
 
 
@@ -164,6 +185,7 @@ def pin(
     profile: Profile | str = DEFAULT_PROFILE,
     car_dir: Path | None = None,
     method: PinMethod = "add",
+    attestations: bool = False,
 ) -> PinResult:
     """Pin an image: to ``client``'s node, or (no node) as a CAR under ``car_dir`` (default ``<store>/cars``).
 
@@ -176,7 +198,7 @@ def pin(
     image = store.image(ref)
     ref_name = image.descriptor.annotations.get(ANNOTATION_REF_NAME)
     with tempfile.TemporaryDirectory(prefix="vial-ipfs-") as work:
-        layout, digest = _staged_layout(store, ref, Path(work))
+        layout, digest = _staged_layout(store, ref, Path(work), attestations)
         if client is None:
             cid, car = _write_car_into(car_dir or store.root / "cars", layout, prof)
             records.put(CidRecord(str(cid), digest, prof.name, ref_name, car=str(car)))
@@ -244,8 +266,10 @@ def _import_blocks(store: Store, blocks: BlockFile, root: CID, what: str) -> Pul
     if reader.read_file(files["oci-layout"], MAX_SMALL_FILE, "oci-layout").strip() != OCI_LAYOUT_FILE:
         raise IntegrityError(f"{what}: oci-layout is not an OCI image layout 1.0.0 marker")
     index = Index.from_bytes(reader.read_file(files["index.json"], MAX_SMALL_FILE, "index.json"), f"{what}: index.json")
-    if len(index.manifests) != 1:
-        raise IntegrityError(f"{what}: index.json lists {len(index.manifests)} images, expected one")
+    if not index.manifests or index.manifests[0].artifact_type is not None:
+        raise IntegrityError(f"{what}: index.json does not list an image first")
+    if any(m.artifact_type is None for m in index.manifests[1:]):
+        raise IntegrityError(f"{what}: index.json lists more than one image")
     top = index.manifests[0]
     manifest_raw = _read_json_blob(reader, blobs, top, "manifest", what)
     manifest = Manifest.from_bytes(manifest_raw, f"manifest {top.digest}")
@@ -254,6 +278,17 @@ def _import_blocks(store: Store, blocks: BlockFile, root: CID, what: str) -> Pul
     if len(config.diff_ids) != len(manifest.layers):
         raise IntegrityError(f"image {top.digest}: {len(manifest.layers)} layers but {len(config.diff_ids)} diff_ids")
     needed = {top.digest, manifest.config.digest, *(layer.digest for layer in manifest.layers)}
+    # Referrers (attestations) listed after the image: small manifests whose subject is the image,
+    # each blob read (bounded by its descriptor) and checked.
+    referrers: list[tuple[Descriptor, bytes, list[tuple[Descriptor, bytes]]]] = []
+    for entry in index.manifests[1:]:
+        raw = _read_json_blob(reader, blobs, entry, "referrer", what)
+        referrer = Manifest.from_bytes(raw, f"referrer {entry.digest}")
+        if referrer.subject is None or referrer.subject.digest != top.digest:
+            raise IntegrityError(f"{what}: referrer {entry.digest} is not about image {top.digest}")
+        parts = [(d, _read_json_blob(reader, blobs, d, "referrer blob", what)) for d in (referrer.config, *referrer.layers)]
+        referrers.append((entry, raw, parts))
+        needed |= {entry.digest, *(d.digest for d, _ in parts)}
     extra = sorted(set(blobs) - needed)
     if extra:
         raise IntegrityError(f"{what}: blob {extra[0]} is not part of image {top.digest}")
@@ -281,6 +316,11 @@ def _import_blocks(store: Store, blocks: BlockFile, root: CID, what: str) -> Pul
     name = top.annotations.get(ANNOTATION_REF_NAME)
     if name:
         store.tag(name, Descriptor(top.media_type, top.digest, top.size))
+    for entry, raw, parts in referrers:
+        for descriptor, data in parts:
+            store.put_bytes(data, expected=descriptor.digest)
+        store.put_bytes(raw, expected=entry.digest)
+        store.add_to_index(entry)
     return PullResult(root, top.digest, name)
 
 

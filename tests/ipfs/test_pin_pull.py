@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import vial.cli.ipfs_cmds  # noqa: F401 - registers the commands
+import vial.cli.pull_cmds  # noqa: F401 - and the one `vial pull` (registry, CID, NAME:VERSION)
 from tests.ipfs.conftest import KuboNode
 from tests.ipfs.fakenode import fake_node
 from tests.ipfs.images import layer_tar, make_image
@@ -75,7 +76,7 @@ def test_cli_pin_and_pull_with_json(kubo_factory, tmp_path: Path, monkeypatch: p
     assert data["manifest"] == digest and data["cid"].startswith("Qm") and data["node"] == a.url
     monkeypatch.delenv("VIAL_IPFS_API")
     monkeypatch.setenv("VIAL_HOME", str(tmp_path / "clean"))
-    pulled = runner.invoke(cli, ["-q", "pull", data["cid"], "--node", b.url])
+    pulled = runner.invoke(cli, ["-q", "pull", f"ipfs://{data['cid']}", "--node", b.url])
     assert pulled.exit_code == 0, pulled.output
     assert pulled.stdout.strip() == digest
     assert Store(tmp_path / "clean").resolve("demo:1.0").digest == digest
@@ -218,7 +219,8 @@ def _other_car(tmp_path: Path) -> Path:
     [
         ("bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e", "codec raw, expected a dag-pb"),
         ("bafyreidykglsfhoixmivffc5uwhcgshx4j465xwqntbmu43nb2dzqwfvae", "unsupported codec 0x71"),
-        ("not-a-cid", "not a valid CID"),
+        ("ipfs://not-a-cid", "not a valid CID"),
+        ("not-a-cid", "not a valid CID"),  # no ':' and no '/': `vial pull` takes it for a CID
     ],
 )
 def test_unexpected_cids(tmp_path: Path, cid: str, expected: str) -> None:
@@ -359,3 +361,43 @@ def test_pin_via_car_on_a_node_with_other_settings(kubo_factory, many_blobs_stor
     assert data["cid"] == str(image_cid(many_blobs_store, "many:1")[0])
     with KuboClient(node.url) as client:
         assert data["cid"] in client.pin_ls(CID.parse(data["cid"]))
+
+
+def test_cid_refs_are_sources_for_verify_and_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The REF resolver hook: `vial verify ipfs://CID` / `vial run ipfs://CID` get a checked image."""
+    from vial.policies.source import open_source
+
+    source, digest = _source_image(tmp_path)
+    monkeypatch.delenv("VIAL_IPFS_API", raising=False)
+    monkeypatch.setenv("VIAL_HOME", str(source.root))
+    cid = pin(source, "demo:1.0").cid  # embedded: a CAR beside the store
+    with open_source(f"ipfs://{cid}") as found:
+        assert found.kind == "ipfs" and not found.writable
+        assert found.image().digest == digest
+        assert found.store.root != source.root
+    with open_source("demo:1.0") as found:
+        assert found.kind == "store"
+
+
+def test_attestations_travel_with_the_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vial.attest.referrers import attach_bundle, list_referrers, read_bundle
+
+    source, digest = _source_image(tmp_path)
+    image = source.image("demo:1.0")
+    bundle = b'{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "test": true}'
+    attach_bundle(source, image.descriptor, bundle, "https://slsa.dev/provenance/v1", signer="ci")
+    plain, _ = image_cid(source, "demo:1.0")
+    with_attestations, _ = image_cid(source, "demo:1.0", attestations=True)
+    assert plain != with_attestations
+    monkeypatch.setenv("VIAL_HOME", str(source.root))
+    result = CliRunner().invoke(cli, ["-q", "pin", "demo:1.0", "--attestations", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["cid"] == str(with_attestations)
+    from vial.registry.ipfs import import_car
+
+    clean = Store(tmp_path / "clean")
+    assert import_car(clean, Path(data["car"])).manifest == digest
+    referrers = list_referrers(clean, digest)
+    assert len(referrers) == 1 and read_bundle(clean, referrers[0]) == bundle
+    assert referrers[0].predicate_type == "https://slsa.dev/provenance/v1"

@@ -10,7 +10,7 @@ from vial.cli import cli
 from vial.cli.output import Output, emit_json, json_option
 from vial.errors import ServiceError
 from vial.registry.cid import CID
-from vial.registry.ipfs import export_car, image_cid, import_car, pin, pull
+from vial.registry.ipfs import CID_REF_PREFIXES, export_car, image_cid, import_car, parse_cid_ref, pin, pull
 from vial.registry.kubo import ENV_API, KuboClient, client_from_env
 from vial.registry.pinsvc import ENV_SERVICE, ENV_TOKEN, service_from_env
 from vial.registry.store import Store
@@ -22,6 +22,11 @@ profile_option = click.option(
     default=DEFAULT_PROFILE,
     show_default=True,
     help="UnixFS import profile (IPIP-499).",
+)
+attestations_option = click.option(
+    "--attestations",
+    is_flag=True,
+    help="Publish the image's attestations (its OCI referrers) in the layout too (another CID).",
 )
 node_option = click.option(
     "--node",
@@ -41,15 +46,16 @@ node_option = click.option(
     is_flag=True,
     help="PATH is an image reference in the store: print the CID of its OCI layout.",
 )
+@attestations_option
 @json_option
-def cid_cmd(target: str, profile: str, hidden: bool, is_image: bool, as_json: bool) -> None:
+def cid_cmd(target: str, profile: str, hidden: bool, is_image: bool, attestations: bool, as_json: bool) -> None:
     """Print the IPFS CID of PATH (file or directory), computed locally, like `ipfs add --only-hash -Q`.
 
     With --image, PATH names an image in the store and the CID is that of the OCI layout
     `vial pin` would publish.
     """
     if is_image:
-        cid, digest = image_cid(Store(), target, profile)
+        cid, digest = image_cid(Store(), target, profile, attestations)
         if as_json:
             emit_json({"cid": str(cid), "profile": profile, "image": target, "manifest": digest})
         else:
@@ -73,11 +79,12 @@ def cid_cmd(target: str, profile: str, hidden: bool, is_image: bool, as_json: bo
     help="Write the image as a CAR v1 file.",
 )
 @profile_option
+@attestations_option
 @json_option
 @click.pass_obj
-def export_cmd(out: Output, ref: str, car: Path, profile: str, as_json: bool) -> None:
+def export_cmd(out: Output, ref: str, car: Path, profile: str, attestations: bool, as_json: bool) -> None:
     """Export image REF's OCI layout as a UnixFS DAG in a CAR file."""
-    cid, digest = export_car(Store(), ref, car, profile)
+    cid, digest = export_car(Store(), ref, car, profile, attestations)
     if as_json:
         emit_json({"cid": str(cid), "manifest": digest, "car": str(car), "profile": profile})
     else:
@@ -102,6 +109,7 @@ def import_cmd(out: Output, car: Path, as_json: bool) -> None:
 @cli.command("pin")
 @click.argument("ref")
 @node_option
+@attestations_option
 @profile_option
 @click.option(
     "--service",
@@ -123,6 +131,7 @@ def pin_cmd(
     out: Output,
     ref: str,
     node: str | None,
+    attestations: bool,
     profile: str,
     service_url: str | None,
     wait: bool,
@@ -143,7 +152,7 @@ def pin_cmd(
         raise ServiceError("remote pinning needs a node that serves the content: pass --node URL or set $" + ENV_API)
     remote = None
     try:
-        result = pin(store, ref, client, profile, method=via)  # type: ignore[arg-type]
+        result = pin(store, ref, client, profile, method=via, attestations=attestations)  # type: ignore[arg-type]
         if service is not None and client is not None:
             origins = [a for a in client.id().get("Addresses") or [] if "/p2p/" in a]
             out.status(f"asking {service.endpoint} to pin {result.cid}")
@@ -180,7 +189,8 @@ def pin_cmd(
 @click.pass_obj
 def pull_cmd(out: Output, cid: str, node: str | None, as_json: bool) -> None:
     """Fetch image CID from an IPFS node, check every block and OCI digest, add it to the store."""
-    root = CID.parse(cid)
+    root = parse_cid_ref(cid) if cid.startswith(CID_REF_PREFIXES) else CID.parse(cid)
+    assert root is not None  # a prefixed REF parses or raises
     client: KuboClient | None = client_from_env(node)
     if client is None:
         raise ServiceError(f"no IPFS node to pull {cid} from: pass --node URL or set ${ENV_API}")
