@@ -29,7 +29,7 @@ from pathlib import Path
 from vial.registry import tlog
 from vial.registry.car import BlockFile, load_car
 from vial.registry.cid import CID
-from vial.registry.ipfs import CidRecord, CidRecords, PullResult, _guess_profile, _import_blocks
+from vial.registry.ipfs import CidRecord, CidRecords, PullResult, guess_profile, import_blocks
 from vial.registry.ipns import IpnsClient, normalize_ipns_name
 from vial.registry.kubo import KuboClient
 from vial.registry.logstore import OFFSET_SIZE, LogStorage
@@ -322,7 +322,7 @@ def _verify_fetched(
     remote = ReleaseLog(log.home, origin)
     remote.storage = LogStorage(fetched)
     try:
-        head = remote._read_head(verifier)
+        head = remote.read_head(verifier)
     except NoteError as exc:
         raise LogConsistencyError(
             f"{what}: checkpoint is not signed by the key this client trusts for log {origin} "
@@ -331,7 +331,7 @@ def _verify_fetched(
     if head.note is None:
         raise FollowError(f"{what}: empty log")
     try:
-        before = remote._check_trust(head, verifier, update=False)
+        before = remote.check_trust(head, verifier, update=False)
     except LogConsistencyError as exc:
         raise LogConsistencyError(f"refused {what}: {exc}") from None
     _check_layout(remote.storage, head.size, what)
@@ -435,12 +435,12 @@ def get_release(store: Store, client: KuboClient, name: str, version: str, origi
                     f"{what}: holds image {', '.join(digests) or 'none'}, "
                     f"but the log records {release.manifest_digest}; not pulled"
                 )
-            result: PullResult = _import_blocks(store, blocks, root, what)
-    if result.manifest != release.manifest_digest:  # _import_blocks checked the manifest against index.json
+            result: PullResult = import_blocks(store, blocks, root, what)
+    if result.manifest != release.manifest_digest:  # import_blocks checked the manifest against index.json
         raise IntegrityError(f"{what}: pulled {result.manifest}, the log records {release.manifest_digest}")
     top = index.manifests[0]
     store.tag(release.ref, Descriptor(top.media_type, top.digest, top.size))
-    CidRecords(store).put(CidRecord(str(root), result.manifest, _guess_profile(root), release.ref, node=client.url))
+    CidRecords(store).put(CidRecord(str(root), result.manifest, guess_profile(root), release.ref, node=client.url))
     return GetResult(release.ref, root, result.manifest, located.origin, located.proven.logged.index)
 
 

@@ -258,7 +258,7 @@ def _read_json_blob(reader: UnixFSReader, blobs: dict[str, CID], descriptor: Des
     return raw
 
 
-def _import_blocks(store: Store, blocks: BlockFile, root: CID, what: str) -> PullResult:
+def import_blocks(store: Store, blocks: BlockFile, root: CID, what: str) -> PullResult:
     """Check the image in the DAG at ``root`` completely, then add it to the store."""
     reader = UnixFSReader(blocks, what)
     files = reader.files(root)
@@ -334,12 +334,12 @@ def import_car(store: Store, car: Path, expected: CID | None = None, profile: st
         raise NotFoundError(f"{car}: no such file") from None
     with handle, BlockFile() as blocks:
         root = load_car(handle, blocks, what, expected)
-        result = _import_blocks(store, blocks, root, what)
-    CidRecords(store).put(CidRecord(str(root), result.manifest, profile or _guess_profile(root), result.ref))
+        result = import_blocks(store, blocks, root, what)
+    CidRecords(store).put(CidRecord(str(root), result.manifest, profile or guess_profile(root), result.ref))
     return result
 
 
-def _guess_profile(cid: CID) -> str:
+def guess_profile(cid: CID) -> str:
     return "unixfs-v0-2015" if cid.version == 0 else DEFAULT_PROFILE
 
 
@@ -352,8 +352,8 @@ def pull(store: Store, client: KuboClient, cid: CID | str) -> PullResult:
     with tempfile.TemporaryDirectory(prefix="vial-pull-") as work:
         with client.dag_export_reader(root) as stream, BlockFile(Path(work)) as blocks:
             load_car(stream, blocks, what, expected=root)  # type: ignore[arg-type]
-            result = _import_blocks(store, blocks, root, what)
-    CidRecords(store).put(CidRecord(str(root), result.manifest, _guess_profile(root), result.ref, node=client.url))
+            result = import_blocks(store, blocks, root, what)
+    CidRecords(store).put(CidRecord(str(root), result.manifest, guess_profile(root), result.ref, node=client.url))
     return result
 
 

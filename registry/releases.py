@@ -380,7 +380,7 @@ class ReleaseLog:
 
     # -- reading and verifying -------------------------------------------------------------------
 
-    def _read_head(self, verifier: Verifier | None) -> Head:
+    def read_head(self, verifier: Verifier | None) -> Head:
         raw = self.storage.read_checkpoint()
         if raw is None:
             return Head(Checkpoint(self.origin, 0, tlog.empty_root()), None, b"")
@@ -389,7 +389,7 @@ class ReleaseLog:
         checkpoint, note = open_checkpoint(raw, [verifier], self.origin)
         return Head(checkpoint, note, raw)
 
-    def _check_trust(self, head: Head, verifier: Verifier | None, update: bool) -> int | None:
+    def check_trust(self, head: Head, verifier: Verifier | None, update: bool) -> int | None:
         """Refuse ``head`` unless it extends the checkpoint this client trusts; then trust it.
 
         Returns the size of the checkpoint trusted before (None if this client had none)."""
@@ -412,7 +412,7 @@ class ReleaseLog:
                     # Either the log went back (refuse), or ``head`` was read just before another
                     # process on this client advanced the log and trusted the newer checkpoint:
                     # then the log now holds at least that, and ``head`` must be a prefix of it.
-                    if self._read_head(verifier).size < old.size:
+                    if self.read_head(verifier).size < old.size:
                         raise LogConsistencyError(
                             f"log {self.origin} has {head.size} records but this client already saw "
                             f"{old.size} (rollback or truncation)"
@@ -444,8 +444,8 @@ class ReleaseLog:
         if verifier is None and self.storage.read_checkpoint() is not None:
             # A first publish wrote key, verifier and checkpoint (in that order) since we looked.
             verifier = self.verifier()
-        head = self._read_head(verifier)
-        return head, self._check_trust(head, verifier, update=True)
+        head = self.read_head(verifier)
+        return head, self.check_trust(head, verifier, update=True)
 
     def releases(self, head: Head, start: int = 0, name: str | None = None) -> Iterator[LoggedRelease]:
         """The records of the first ``head.size`` in order (only those of ``name``, if given)."""
@@ -545,8 +545,8 @@ class ReleaseLog:
             with self._locked():
                 signer = self._signer_or_create()
                 verifier = signer.verifier()
-                head = self._read_head(verifier)
-                self._check_trust(head, verifier, update=False)
+                head = self.read_head(verifier)
+                self.check_trust(head, verifier, update=False)
                 self.storage.truncate_to(head.size)
                 latest: LoggedRelease | None = None
                 for logged in self.releases(head, name=name):
@@ -582,7 +582,7 @@ class ReleaseLog:
             raise VialError(
                 f"log {self.origin}: another publisher has held the lock for {LOCK_TIMEOUT:.0f} s"
             ) from None
-        self._check_trust(new_head, verifier, update=True)
+        self.check_trust(new_head, verifier, update=True)
         store.tag(f"{name}:{version}", descriptor)
         return PublishResult(logged, True, new_head)
 
@@ -592,7 +592,7 @@ class ReleaseLog:
         checkpoint = Checkpoint(self.origin, head.size + len(releases), root)
         raw = checkpoint.sign(signer)
         self.storage.write_checkpoint(raw)
-        return self._read_head(signer.verifier())
+        return self.read_head(signer.verifier())
 
     def append_releases(self, releases: Sequence[Release]) -> Head:
         """Append prepared releases in one batch, under one checkpoint (imports, benchmarks).
@@ -602,8 +602,8 @@ class ReleaseLog:
         with self._locked():
             signer = self._signer_or_create()
             verifier = signer.verifier()
-            head = self._read_head(verifier)
-            self._check_trust(head, verifier, update=False)
+            head = self.read_head(verifier)
+            self.check_trust(head, verifier, update=False)
             self.storage.truncate_to(head.size)
             seen = {(r.release.name, r.release.version) for r in self.releases(head)}
             for release in releases:
@@ -615,5 +615,5 @@ class ReleaseLog:
                     raise ReleaseConflictError(f"{release.ref} is already published in log {self.origin}")
                 seen.add((release.name, release.version))
             new_head = self._append(signer, head, releases)
-        self._check_trust(new_head, verifier, update=True)
+        self.check_trust(new_head, verifier, update=True)
         return new_head

@@ -70,7 +70,7 @@ def _torn(home: Path) -> int:
         return 0
     if any(p.name.startswith(".tmp-") for p in storage.directory.iterdir()):
         return 1
-    head = log._read_head(log.verifier())
+    head = log.read_head(log.verifier())
     expected = tlog.stored_hash_count(head.size) * tlog.HASH_SIZE
     hashes = storage.hashes_path.stat().st_size if storage.hashes_path.exists() else 0
     records = storage.records_path.stat().st_size if storage.records_path.exists() else 0
