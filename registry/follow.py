@@ -29,14 +29,14 @@ from pathlib import Path
 from vial.registry import tlog
 from vial.registry.car import BlockFile, load_car
 from vial.registry.cid import CID
-from vial.registry.ipfs import CidRecord, CidRecords, PullResult, guess_profile, import_blocks
+from vial.registry.ipfs import CidRecord, CidRecords, PullResult, add_checked, guess_profile, import_blocks
 from vial.registry.ipns import IpnsClient, normalize_ipns_name
 from vial.registry.kubo import KuboClient
 from vial.registry.logstore import OFFSET_SIZE, LogStorage
 from vial.registry.note import NoteError, Verifier, check_name
 from vial.registry.releases import Head, LogConsistencyError, ProvenRelease, ReleaseLog, log_dirname
 from vial.registry.store import Store
-from vial.registry.unixfs import DEFAULT_PROFILE, Importer, Profile, get_profile
+from vial.registry.unixfs import DEFAULT_PROFILE, Profile, get_profile
 from vial.registry.unixfs_export import UnixFSReader, write_file_to
 
 from vial.errors import IntegrityError, NotFoundError, VialError
@@ -116,16 +116,7 @@ def share(
     with tempfile.TemporaryDirectory(prefix="vial-share-") as work:
         directory = Path(work) / LOG_DIR_NAME
         head = snapshot_log(log, directory)
-        with Importer(prof) as importer:
-            expected = importer.add_path(directory).cid
-        got = client.add_path(directory, prof, pin=False)
-        if got != expected:
-            differ = client.import_settings_differ(prof)
-            hint = f"; node settings differ: {'; '.join(differ)}" if differ else ""
-            raise IntegrityError(
-                f"IPFS node {client.url} computed {got} for log {log.origin}, vial computed {expected} "
-                f"(profile {prof.name}); not shared{hint}"
-            )
+        expected = add_checked(client, directory, prof, f"log {log.origin}", "not shared")
     client.pin_add(expected)
     key, created = client.key_ensure(ipns_key_name(log.origin))
     published = client.name_publish(key.name, expected)

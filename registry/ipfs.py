@@ -210,19 +210,27 @@ def pin(
             if roots != [expected]:
                 raise IntegrityError(f"IPFS node {client.url} imported roots {roots}, expected {expected}; not recorded")
         else:
-            with Importer(prof) as importer:
-                expected = importer.add_path(layout).cid
-            got = client.add_path(layout, prof, pin=False)
-            if got != expected:
-                differ = client.import_settings_differ(prof)
-                hint = f"; node settings differ: {'; '.join(differ)}" if differ else ""
-                raise IntegrityError(
-                    f"IPFS node {client.url} computed {got} for image {digest}, vial computed {expected} "
-                    f"(profile {prof.name}); not pinned{hint} (vial pin --via car sends vial's own blocks)"
-                )
+            expected = add_checked(
+                client, layout, prof, f"image {digest}", "not pinned", " (vial pin --via car sends vial's own blocks)"
+            )
             client.pin_add(expected)
         records.put(CidRecord(str(expected), digest, prof.name, ref_name, node=client.url))
         return PinResult(expected, digest, prof.name, node=client.url)
+
+
+def add_checked(client: KuboClient, path: Path, prof: Profile, what: str, refused: str, advice: str = "") -> CID:
+    """Add ``path`` to the node (unpinned) and return its CID, only if it is the CID vial computes itself."""
+    with Importer(prof) as importer:
+        expected = importer.add_path(path).cid
+    got = client.add_path(path, prof, pin=False)
+    if got != expected:
+        differ = client.import_settings_differ(prof)
+        hint = f"; node settings differ: {'; '.join(differ)}" if differ else ""
+        raise IntegrityError(
+            f"IPFS node {client.url} computed {got} for {what}, vial computed {expected} "
+            f"(profile {prof.name}); {refused}{hint}{advice}"
+        )
+    return expected
 
 
 MAX_SMALL_FILE = 1 << 20  # oci-layout, index.json
