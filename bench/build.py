@@ -46,6 +46,7 @@ def docker_inputs(example: Path, home: Path, digest: str, context: Path) -> None
     debian:bookworm-slim gives), the project's other locked .debs, the wheels, code and data."""
     sys.path.insert(0, str(REPO))
     from vial.buildinfo import read_record
+    from vial.builders.debian import MERGED_USR_HOOK  # the same merged /usr as vial's images
     from vial.registry.store import Store
 
     store = Store(home)
@@ -58,7 +59,7 @@ def docker_inputs(example: Path, home: Path, digest: str, context: Path) -> None
                    " release . > Release", shell=True, cwd=repo, check=True, capture_output=True)
     listing = context / "essential.txt"
     subprocess.run(
-        ["mmdebstrap", "-q", "--variant=essential",
+        ["mmdebstrap", "-q", "--variant=essential", MERGED_USR_HOOK,
          f"--customize-hook=chroot \"$1\" dpkg-query -W -f='${{Package}}\\n' > {listing}",
          "bookworm", str(context / "rootfs.tar"), f"deb [trusted=yes] copy://{repo} ./"],
         check=True, capture_output=True, env={**os.environ, "SOURCE_DATE_EPOCH": "0"},
