@@ -37,6 +37,29 @@ def _sha256(hexdigest: str) -> HashType:
     return HashType(alg=HashAlgorithm.SHA_256, content=hexdigest.removeprefix("sha256:"))
 
 
+def _component(
+    name: str,
+    version: str,
+    purl: PackageURL,
+    sha256_hex: str,
+    license_expression: str | None,
+    url: str,
+    properties: list[Property],
+) -> Component:
+    """One locked package (a .deb or a wheel) as a CycloneDX library component."""
+    return Component(
+        name=name,
+        version=version,
+        type=ComponentType.LIBRARY,
+        bom_ref=purl.to_string(),
+        purl=purl,
+        hashes=[_sha256(sha256_hex)],
+        licenses=_licenses(license_expression),
+        external_references=[ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(url))],
+        properties=properties,
+    )
+
+
 def _licenses(expression: str | None) -> list[Any]:
     if not expression:
         return []
@@ -72,31 +95,15 @@ def sbom_document(
             type="deb", namespace="debian", name=package.name, version=package.version,
             qualifiers={"arch": package.architecture},
         )
-        components.append(Component(
-            name=package.name,
-            version=package.version,
-            type=ComponentType.LIBRARY,
-            bom_ref=purl.to_string(),
-            purl=purl,
-            hashes=[_sha256(package.sha256)],
-            licenses=_licenses(known.get(package.name)),
-            external_references=[ExternalReference(
-                type=ExternalReferenceType.DISTRIBUTION, url=XsUri(f"{mirror}/{package.filename}"),
-            )],
-            properties=[Property(name="vial:kind", value="deb")],
+        components.append(_component(
+            package.name, package.version, purl, package.sha256, known.get(package.name), f"{mirror}/{package.filename}",
+            [Property(name="vial:kind", value="deb")],
         ))
     for wheel in lock.python:
         purl = PackageURL(type="pypi", name=wheel.name, version=wheel.version)
-        components.append(Component(
-            name=wheel.name,
-            version=wheel.version,
-            type=ComponentType.LIBRARY,
-            bom_ref=purl.to_string(),
-            purl=purl,
-            hashes=[_sha256(wheel.sha256)],
-            licenses=_licenses(known.get(wheel.name)),
-            external_references=[ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(wheel.url))],
-            properties=[Property(name="vial:kind", value="wheel"), Property(name="vial:wheel", value=wheel.wheel)],
+        components.append(_component(
+            wheel.name, wheel.version, purl, wheel.sha256, known.get(wheel.name), wheel.url,
+            [Property(name="vial:kind", value="wheel"), Property(name="vial:wheel", value=wheel.wheel)],
         ))
     for locked in lock.files:
         components.append(Component(

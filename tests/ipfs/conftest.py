@@ -33,6 +33,17 @@ def kubo_binary() -> str | None:
     return shutil.which("ipfs")
 
 
+
+def stop_process(process: subprocess.Popen | None) -> None:  # type: ignore[type-arg]
+    """Terminate a daemon, and kill it if it does not stop within 30 s."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
 class KuboNode:
     """One Kubo repo; ``start()`` runs its daemon, ``cli()`` runs the ``ipfs`` command on it."""
 
@@ -85,13 +96,7 @@ class KuboNode:
         return addrs[0]
 
     def stop(self) -> None:
-        if self._daemon is not None and self._daemon.poll() is None:
-            self._daemon.terminate()
-            try:
-                self._daemon.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._daemon.kill()
-                self._daemon.wait()
+        stop_process(self._daemon)
         self._daemon = None
 
 
@@ -190,13 +195,7 @@ class ClusterPeer:
         return str(response.json()["token"])
 
     def stop(self) -> None:
-        if self._daemon is not None and self._daemon.poll() is None:
-            self._daemon.terminate()
-            try:
-                self._daemon.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._daemon.kill()
-                self._daemon.wait()
+        stop_process(self._daemon)
 
 
 @pytest.fixture()
