@@ -9,16 +9,15 @@ referrers of an image are found from the index alone, with no registry API.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from vial.attest.bundle import BUNDLE_V03
 from vial.attest.errors import AttestationError
-from vial.registry.store import Store
-
+from vial.attest.signing.bundle import BUNDLE_V03
 from vial.digest import is_digest
 from vial.errors import NotFoundError
 from vial.oci import ANNOTATION_CREATED, MEDIA_TYPE_EMPTY, MEDIA_TYPE_MANIFEST, Descriptor, Manifest
+from vial.store import Store
 
 ANNOTATION_PREDICATE_TYPE = "dev.sigstore.bundle.predicateType"
 ANNOTATION_CONTENT = "dev.sigstore.bundle.content"
@@ -63,7 +62,7 @@ def attach_bundle(
     annotations = {
         ANNOTATION_PREDICATE_TYPE: predicate_type,
         ANNOTATION_CONTENT: "dsse-envelope",
-        ANNOTATION_CREATED: created or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        ANNOTATION_CREATED: created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     if signer:
         annotations[ANNOTATION_SIGNER] = signer

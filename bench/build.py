@@ -45,9 +45,9 @@ def docker_inputs(example: Path, home: Path, digest: str, context: Path) -> None
     """The same inputs for Docker, from vial's store: an `essential`-only Debian base (what a pulled
     debian:bookworm-slim gives), the project's other locked .debs, the wheels, code and data."""
     sys.path.insert(0, str(REPO))
+    from vial.builders.layers.debian import MERGED_USR_HOOK  # the same merged /usr as vial's images
     from vial.buildinfo import read_record
-    from vial.builders.debian import MERGED_USR_HOOK  # the same merged /usr as vial's images
-    from vial.registry.store import Store
+    from vial.store import Store
 
     store = Store(home)
     lock = read_record(home, digest).locked()
@@ -55,14 +55,29 @@ def docker_inputs(example: Path, home: Path, digest: str, context: Path) -> None
     repo.mkdir()
     for package in lock.debian:
         shutil.copyfile(store.blob_path(f"sha256:{package.sha256}"), repo / package.deb_name)
-    subprocess.run("apt-ftparchive packages . > Packages && apt-ftparchive -o APT::FTPArchive::Release::Suite=bookworm"
-                   " release . > Release", shell=True, cwd=repo, check=True, capture_output=True)
+    subprocess.run(
+        "apt-ftparchive packages . > Packages && apt-ftparchive -o APT::FTPArchive::Release::Suite=bookworm"
+        " release . > Release",
+        shell=True,
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
     listing = context / "essential.txt"
     subprocess.run(
-        ["mmdebstrap", "-q", "--variant=essential", MERGED_USR_HOOK,
-         f"--customize-hook=chroot \"$1\" dpkg-query -W -f='${{Package}}\\n' > {listing}",
-         "bookworm", str(context / "rootfs.tar"), f"deb [trusted=yes] copy://{repo} ./"],
-        check=True, capture_output=True, env={**os.environ, "SOURCE_DATE_EPOCH": "0"},
+        [
+            "mmdebstrap",
+            "-q",
+            "--variant=essential",
+            MERGED_USR_HOOK,
+            f"--customize-hook=chroot \"$1\" dpkg-query -W -f='${{Package}}\\n' > {listing}",
+            "bookworm",
+            str(context / "rootfs.tar"),
+            f"deb [trusted=yes] copy://{repo} ./",
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "SOURCE_DATE_EPOCH": "0"},
     )
     essential = set(listing.read_text().split())
     debs = context / "debs"
@@ -114,8 +129,8 @@ def _dpkg_in_predepends_order(debs: Path) -> str:
 
 def pack_throughput(size_mb: int) -> tuple[float, float]:
     sys.path.insert(0, str(REPO))
-    from vial.builders.tarball import entries_from_directory, write_layer
-    from vial.registry.store import Store
+    from vial.builders.layers.tarball import entries_from_directory, write_layer
+    from vial.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "data"
@@ -162,12 +177,15 @@ def main() -> None:
     # pip is not in the image (Debian's essential set): Docker's build runs pip from its wheel.
     pip_wheel = subprocess.run(
         [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "pip==26.3", "-d", str(context / "wheels")],
-        capture_output=True, check=False,
+        capture_output=True,
+        check=False,
     )
     if pip_wheel.returncode != 0:
         sys.exit("cannot fetch a pip wheel for the Docker side")
     (context / "Dockerfile").write_text(
-        (context / "Dockerfile").read_text().replace(
+        (context / "Dockerfile")
+        .read_text()
+        .replace(
             "RUN python3 -m pip install",
             "RUN python3 /wheels/pip-26.3-py3-none-any.whl/pip install",
         )
@@ -175,7 +193,9 @@ def main() -> None:
     cold_docker = []
     for run in range(args.runs):
         cold_docker.append(
-            timed(["docker", "build", "--no-cache", "--network=none", "-q", "-t", f"vial-bench:{run}", "."], cwd=context)[0]
+            timed(
+                ["docker", "build", "--no-cache", "--network=none", "-q", "-t", f"vial-bench:{run}", "."], cwd=context
+            )[0]
         )
     warm_docker = [
         timed(["docker", "build", "--network=none", "-q", "-t", "vial-bench:warm", "."], cwd=context)[0]
@@ -188,8 +208,12 @@ def main() -> None:
     print(f"example: {example.name}")
     print(f"cold build   vial {cv:7.2f} s   docker build --no-cache {cd:7.2f} s   ratio vial/docker {cv / cd:5.2f}")
     print(f"warm rebuild vial {wv:7.2f} s   docker build (cached)   {wd:7.2f} s   ratio vial/docker {wv / wd:5.2f}")
-    print(f"packing {args.pack_mb} MiB: vial layer {pack:7.1f} MiB/s   raw sha256 {raw:7.1f} MiB/s   ratio {pack / raw:5.2f}")
-    print(f"targets: warm < 1 s: {'met' if wv < 1 else 'MISSED'}; cold faster than docker: {'met' if cv < cd else 'MISSED'}")
+    print(
+        f"packing {args.pack_mb} MiB: vial layer {pack:7.1f} MiB/s   raw sha256 {raw:7.1f} MiB/s   ratio {pack / raw:5.2f}"
+    )
+    print(
+        f"targets: warm < 1 s: {'met' if wv < 1 else 'MISSED'}; cold faster than docker: {'met' if cv < cd else 'MISSED'}"
+    )
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from vial.registry.unixfs import Importer
+from vial.registry.ipfs.unixfs import Importer
 
 MIB = 1 << 20
 
@@ -52,7 +52,7 @@ def kubo_cid(path: Path, profile: str, repo: Path, binary: str) -> str:
     return out.stdout.decode().strip()
 
 
-def best(fn, repeat: int) -> tuple[float, str]:  # noqa: ANN001
+def best(fn, repeat: int) -> tuple[float, str]:
     times = []
     result = ""
     for _ in range(repeat):

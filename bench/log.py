@@ -20,11 +20,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from vial.registry import tlog
-from vial.registry.releases import Release, ReleaseLog
-from vial.registry.store import Store
-
 from vial.oci import MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, Descriptor, ImageConfig, Manifest
+from vial.registry.log import merkle as tlog
+from vial.registry.log.releases import Release, ReleaseLog
+from vial.store import Store
 
 SAMPLES = 200
 

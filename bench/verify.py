@@ -31,11 +31,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from policyhelpers import Entry, put_image, put_layer, sign_provenance, write_key, write_policy  # noqa: E402
+
 from vial.digest import CHUNK_SIZE  # noqa: E402
-from vial.policies.policy import load_policy  # noqa: E402
-from vial.policies.source import Source  # noqa: E402
-from vial.policies.verify import verify_source  # noqa: E402
-from vial.registry.store import Store  # noqa: E402
+from vial.policies.engine.source import Source  # noqa: E402
+from vial.policies.engine.verify import verify_source  # noqa: E402
+from vial.policies.model.policy import load_policy  # noqa: E402
+from vial.store import Store  # noqa: E402
 
 
 def sha256_blobs(paths: list[Path]) -> float:
@@ -72,13 +73,18 @@ def main() -> None:
         image = put_image(store, layers, name="bench:1.0.0")
         key, public = write_key(work, "ci")
         sign_provenance(store, image, key, project="bench")
-        policy = load_policy(write_policy(work / "policy.yaml", f"""
+        policy = load_policy(
+            write_policy(
+                work / "policy.yaml",
+                f"""
 version: 1
 signers: {{ci: {{key: {public}}}}}
 require: [{{predicate: provenance, signers: [ci]}}]
 provenance: {{pinned_dependencies: true, builder_ids: ["https://vial.dev/builder/local/v1"]}}
 max_age: 1d
-"""))
+""",
+            )
+        )
         source = Source(store, "bench:1.0.0", "bench:1.0.0", "store", writable=True)
         blobs = [store.blob_path(d.digest) for d in store.image_blobs(image)]
         total = sum(p.stat().st_size for p in blobs)

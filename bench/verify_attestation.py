@@ -30,12 +30,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "attest"))
 
 from conftest import make_image  # noqa: E402  (the test fixture's realistic image and record)
-from vial.attest import keys  # noqa: E402
-from vial.attest.provenance import provenance_statement  # noqa: E402
-from vial.attest.sign import KeySigner  # noqa: E402
-from vial.attest.statement import SLSA_PROVENANCE_V1  # noqa: E402
-from vial.attest.verify import verify_with_key  # noqa: E402
-from vial.registry.store import Store  # noqa: E402
+
+from vial.attest.signing import keys  # noqa: E402
+from vial.attest.signing.sign import KeySigner  # noqa: E402
+from vial.attest.signing.verify import verify_with_key  # noqa: E402
+from vial.attest.statements.provenance import provenance_statement  # noqa: E402
+from vial.attest.statements.statement import SLSA_PROVENANCE_V1  # noqa: E402
+from vial.store import Store  # noqa: E402
 
 CLI = "import sys; from vial.cli import cli; import vial.cli.attest_cmds; cli(sys.argv[1:])"
 
@@ -52,7 +53,9 @@ def _time(function, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--cosign", default=shutil.which("cosign") or str(Path(os.environ.get("GOPATH", "/root/go")) / "bin" / "cosign"))
+    parser.add_argument(
+        "--cosign", default=shutil.which("cosign") or str(Path(os.environ.get("GOPATH", "/root/go")) / "bin" / "cosign")
+    )
     args = parser.parse_args()
     if not Path(args.cosign).is_file():
         sys.exit(f"cosign not found at {args.cosign}: run scripts/services.sh")
@@ -65,7 +68,9 @@ def main() -> None:
         keys.write_keypair(key, b"bench", work / "k.key", work / "k.pub")
         bundle = work / "provenance.sigstore.json"
         bundle.write_bytes(KeySigner(key).sign(provenance_statement(image.record, image.name)))
-        (work / "empty-root.json").write_text(json.dumps({"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1"}))
+        (work / "empty-root.json").write_text(
+            json.dumps({"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1"})
+        )
         raw, public = bundle.read_bytes(), keys.load_public_key(work / "k.pub")
         env = {**os.environ, "HOME": str(work), "TUF_ROOT": str(work / ".sigstore"), "VIAL_HOME": str(store.root)}
 
@@ -73,15 +78,46 @@ def main() -> None:
             verify_with_key(raw, public, image.digest, SLSA_PROVENANCE_V1)
 
         def vial_cli() -> None:
-            subprocess.run([sys.executable, "-c", CLI, "verify-attestation", image.digest, "--bundle", str(bundle),
-                            "--key", str(work / "k.pub"), "--type", SLSA_PROVENANCE_V1],
-                           check=True, capture_output=True, env=env)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    CLI,
+                    "verify-attestation",
+                    image.digest,
+                    "--bundle",
+                    str(bundle),
+                    "--key",
+                    str(work / "k.pub"),
+                    "--type",
+                    SLSA_PROVENANCE_V1,
+                ],
+                check=True,
+                capture_output=True,
+                env=env,
+            )
 
         def cosign() -> None:
-            subprocess.run([args.cosign, "verify-blob-attestation", "--key", str(work / "k.pub"), "--bundle", str(bundle),
-                            "--new-bundle-format", "--insecure-ignore-tlog", "--trusted-root", str(work / "empty-root.json"),
-                            "--type", SLSA_PROVENANCE_V1, str(image.manifest_path)],
-                           check=True, capture_output=True, env=env)
+            subprocess.run(
+                [
+                    args.cosign,
+                    "verify-blob-attestation",
+                    "--key",
+                    str(work / "k.pub"),
+                    "--bundle",
+                    str(bundle),
+                    "--new-bundle-format",
+                    "--insecure-ignore-tlog",
+                    "--trusted-root",
+                    str(work / "empty-root.json"),
+                    "--type",
+                    SLSA_PROVENANCE_V1,
+                    str(image.manifest_path),
+                ],
+                check=True,
+                capture_output=True,
+                env=env,
+            )
 
         for warm in (vial_library, vial_cli, cosign):  # one untimed run each: page cache, imports
             warm()
@@ -93,8 +129,10 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"bundle: {len(raw)} bytes (SLSA provenance, {len(image.record.locked().debian)} debs, "
-          f"{len(image.record.locked().python)} wheels); runs: {args.runs} (library: {args.runs * 10}); median seconds")
+    print(
+        f"bundle: {len(raw)} bytes (SLSA provenance, {len(image.record.locked().debian)} debs, "
+        f"{len(image.record.locked().python)} wheels); runs: {args.runs} (library: {args.runs * 10}); median seconds"
+    )
     for label, seconds in results.items():
         print(f"  {label:42s} {seconds * 1000:9.2f} ms")
     cosign_s = results["cosign verify-blob-attestation (process)"]

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vial import __version__
-from vial.buildinfo import BuildRecord, LayerRecord, write_record
-from vial.builders import debian, python
-from vial.builders.files import file_entries
-from vial.builders.locking import ProjectState, check_lock, lock_project, python_target, read_project
-from vial.builders.oci_base import import_base
+from vial.builders.layers import debian, python
+from vial.builders.layers.files import file_entries
+from vial.builders.layers.oci_base import import_base
+from vial.builders.layers.tarball import COMPRESSOR_ID, LayerBlob, write_layer
+from vial.builders.lock.locking import ProjectState, check_lock, lock_project, python_target, read_project
 from vial.builders.project import SourceInfo, source_date_epoch, source_info
-from vial.builders.tarball import COMPRESSOR_ID, LayerBlob, write_layer
+from vial.buildinfo import BuildRecord, LayerRecord, write_record
 from vial.digest import sha256_bytes, sha256_file
 from vial.fsutil import atomic_write_bytes
 from vial.lockfile import read_lock, stale_reasons
@@ -43,7 +43,7 @@ from vial.oci import (
     Manifest,
     canonical_json,
 )
-from vial.registry.store import Store
+from vial.store import Store
 
 LAYER_FORMAT = 1  # bump when the packing rules change: every cached layer is then rebuilt
 DEFAULT_ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8")
@@ -149,7 +149,9 @@ def build_project(
         base_config = base.config
         for descriptor, diff_id in zip(base.layers, base.diff_ids, strict=True):
             base_layers.append(
-                LayerRecord("oci", descriptor.digest, diff_id, descriptor.size, descriptor.digest, descriptor.media_type)
+                LayerRecord(
+                    "oci", descriptor.digest, diff_id, descriptor.size, descriptor.digest, descriptor.media_type
+                )
             )
 
     if lock.python:
@@ -252,7 +254,7 @@ def _config(
 ) -> ImageConfig:
     spec = state.spec
     env: dict[str, str] = {}
-    for item in (base_config.env if base_config else DEFAULT_ENV):
+    for item in base_config.env if base_config else DEFAULT_ENV:
         key, _, value = item.partition("=")
         env[key] = value
     env.update(spec.run.env)

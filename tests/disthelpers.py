@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from vial.attest import keys
 from vial.attest.referrers import attach_bundle
-from vial.attest.sign import KeySigner
-from vial.attest.statement import Statement, Subject
-from vial.registry.store import Store
-
+from vial.attest.signing import keys
+from vial.attest.signing.sign import KeySigner
+from vial.attest.statements.statement import Statement, Subject
 from vial.oci import ANNOTATION_LICENSES, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_ZSTD, Descriptor, ImageConfig, Manifest
+from vial.store import Store
 
 PASSWORD = "registry test pass"
 TEST_RESULT = "https://in-toto.io/attestation/test-result/v0.1"
@@ -100,8 +99,11 @@ class _Handler(BaseHTTPRequestHandler):
         state.requests.append(f"{self.command} {self.path}")
         body = self._body()
         if state.fail_all:
-            self._reply(state.fail_all, b'{"errors":[{"code":"UNKNOWN","message":"proxy says no"}]}',
-                        {"Content-Type": "application/json"})
+            self._reply(
+                state.fail_all,
+                b'{"errors":[{"code":"UNKNOWN","message":"proxy says no"}]}',
+                {"Content-Type": "application/json"},
+            )
             return
         host = f"127.0.0.1:{self.server.server_port}"
         if self.path.startswith("/token"):
@@ -114,23 +116,36 @@ class _Handler(BaseHTTPRequestHandler):
         if state.basic:
             expected = "Basic " + base64.b64encode(":".join(state.basic).encode()).decode()
             if self.headers.get("Authorization") != expected:
-                self._reply(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
-                            {"WWW-Authenticate": 'Basic realm="vial-test"', "Content-Type": "application/json"})
+                self._reply(
+                    401,
+                    b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+                    {"WWW-Authenticate": 'Basic realm="vial-test"', "Content-Type": "application/json"},
+                )
                 return
         if state.bearer and self.headers.get("Authorization") != "Bearer good-token":
             challenge = f'Bearer realm="http://{host}/token",service="{host}",scope="repository:x:pull,push"'
-            self._reply(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
-                        {"WWW-Authenticate": challenge, "Content-Type": "application/json"})
+            self._reply(
+                401,
+                b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+                {"WWW-Authenticate": challenge, "Content-Type": "application/json"},
+            )
             return
         parts = self.path.split("?")[0].split("/")
         if state.referrers_api and len(parts) >= 5 and parts[-2] == "referrers" and self.command == "GET":
-            index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-                     "manifests": state.referrers.get(parts[-1], [])}
+            index = {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "manifests": state.referrers.get(parts[-1], []),
+            }
             self._reply(200, json.dumps(index).encode(), {"Content-Type": "application/vnd.oci.image.index.v1+json"})
             return
         status, headers, payload = self._forward(body)
-        if (self.command == "GET" and state.manifest_body is not None and "/manifests/" in self.path
-                and not parts[-1].startswith("sha256-")):
+        if (
+            self.command == "GET"
+            and state.manifest_body is not None
+            and "/manifests/" in self.path
+            and not parts[-1].startswith("sha256-")
+        ):
             payload = state.manifest_body
             headers = {k: v for k, v in headers.items() if k.lower() != "docker-content-digest"}
         if self.command == "GET" and state.truncate_blob and self.path.endswith(f"/blobs/{state.truncate_blob}"):
@@ -141,7 +156,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
-        if self.command == "GET" and state.corrupt_blob and self.path.endswith(f"/blobs/{state.corrupt_blob}") and payload:
+        if (
+            self.command == "GET"
+            and state.corrupt_blob
+            and self.path.endswith(f"/blobs/{state.corrupt_blob}")
+            and payload
+        ):
             payload = bytes([payload[0] ^ 0xFF]) + payload[1:]
         if state.referrers_api and self.command == "PUT" and "/manifests/" in self.path and status == 201:
             manifest = json.loads(body)
@@ -149,8 +169,13 @@ class _Handler(BaseHTTPRequestHandler):
                 import hashlib
 
                 digest = "sha256:" + hashlib.sha256(body).hexdigest()
-                entry = {"mediaType": manifest["mediaType"], "digest": digest, "size": len(body),
-                         "artifactType": manifest.get("artifactType"), "annotations": manifest.get("annotations", {})}
+                entry = {
+                    "mediaType": manifest["mediaType"],
+                    "digest": digest,
+                    "size": len(body),
+                    "artifactType": manifest.get("artifactType"),
+                    "annotations": manifest.get("annotations", {}),
+                }
                 state.referrers.setdefault(manifest["subject"]["digest"], []).append(entry)
                 headers["OCI-Subject"] = manifest["subject"]["digest"]
         if "Location" in headers:
@@ -160,14 +185,20 @@ class _Handler(BaseHTTPRequestHandler):
     def _forward(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
         upstream_host, upstream_port = self.server.upstream.split(":")
         connection = http.client.HTTPConnection(upstream_host, int(upstream_port), timeout=30)
-        headers = {k: v for k, v in self.headers.items()
-                   if k.lower() not in ("host", "authorization", "transfer-encoding", "content-length", "connection")}
+        headers = {
+            k: v
+            for k, v in self.headers.items()
+            if k.lower() not in ("host", "authorization", "transfer-encoding", "content-length", "connection")
+        }
         headers["Content-Length"] = str(len(body))
         connection.request(self.command, self.path, body=body, headers=headers)
         response = connection.getresponse()
         payload = response.read()
-        kept = {k: v for k, v in response.getheaders()
-                if k.lower() not in ("content-length", "transfer-encoding", "connection")}
+        kept = {
+            k: v
+            for k, v in response.getheaders()
+            if k.lower() not in ("content-length", "transfer-encoding", "connection")
+        }
         connection.close()
         return response.status, kept, payload
 
@@ -202,8 +233,9 @@ class SignedImage:
     layers: tuple[str, ...]
 
 
-def make_signed_image(store: Store, keydir: Path, name: str = "demo:1.0", seed: bytes = b"vial",
-                      layer_size: int = 3 << 20) -> SignedImage:
+def make_signed_image(
+    store: Store, keydir: Path, name: str = "demo:1.0", seed: bytes = b"vial", layer_size: int = 3 << 20
+) -> SignedImage:
     """An image with two layers (one several MiB, so that chunked uploads have chunks) and one attestation."""
     big = bytearray()
     block = seed
@@ -213,8 +245,11 @@ def make_signed_image(store: Store, keydir: Path, name: str = "demo:1.0", seed: 
     payloads = [bytes(big[:layer_size]), seed + b" small layer"]
     layers = [Descriptor(MEDIA_TYPE_LAYER_ZSTD, store.put_bytes(p), len(p)) for p in payloads]
     config = ImageConfig(diff_ids=tuple(d.digest for d in layers), cmd=("/bin/true",)).to_bytes()
-    manifest = Manifest(Descriptor(MEDIA_TYPE_CONFIG, store.put_bytes(config), len(config)), tuple(layers),
-                        annotations={ANNOTATION_LICENSES: "MIT"})
+    manifest = Manifest(
+        Descriptor(MEDIA_TYPE_CONFIG, store.put_bytes(config), len(config)),
+        tuple(layers),
+        annotations={ANNOTATION_LICENSES: "MIT"},
+    )
     descriptor = store.put_image(manifest)
     store.tag(name, descriptor)
     private, public = keydir / "vial.key", keydir / "vial.pub"
@@ -232,7 +267,6 @@ def store_snapshot(store: Store) -> tuple[set[str], bytes]:
 
 
 Runner = Callable[..., object]
-
 
 
 def make_busybox_image(store: Store, busybox: Path, name: str = "busybox:1.0") -> str:
@@ -256,8 +290,10 @@ def make_busybox_image(store: Store, busybox: Path, name: str = "busybox:1.0") -
     layer = zstandard.ZstdCompressor(level=3).compress(tar)
     diff_id = "sha256:" + __import__("hashlib").sha256(tar).hexdigest()
     config = ImageConfig(diff_ids=(diff_id,), entrypoint=("/bin/busybox",), cmd=("true",)).to_bytes()
-    manifest = Manifest(Descriptor(MEDIA_TYPE_CONFIG, store.put_bytes(config), len(config)),
-                        (Descriptor(MEDIA_TYPE_LAYER_ZSTD, store.put_bytes(layer), len(layer)),))
+    manifest = Manifest(
+        Descriptor(MEDIA_TYPE_CONFIG, store.put_bytes(config), len(config)),
+        (Descriptor(MEDIA_TYPE_LAYER_ZSTD, store.put_bytes(layer), len(layer)),),
+    )
     descriptor = store.put_image(manifest)
     store.tag(name, descriptor)
     return descriptor.digest

@@ -12,16 +12,16 @@ import tarfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import zstandard
 
-from vial.attest.keys import SigningKey, generate, public_pem
 from vial.attest.referrers import attach_bundle
-from vial.attest.sign import KeySigner
-from vial.attest.statement import SLSA_PROVENANCE_V1, Statement, Subject
+from vial.attest.signing.keys import SigningKey, generate, public_pem
+from vial.attest.signing.sign import KeySigner
+from vial.attest.statements.statement import SLSA_PROVENANCE_V1, Statement, Subject
 from vial.digest import HashingWriter
 from vial.oci import (
     ANNOTATION_TITLE,
@@ -32,7 +32,7 @@ from vial.oci import (
     ImageConfig,
     Manifest,
 )
-from vial.registry.store import Image, Store
+from vial.store import Image, Store
 
 BUSYBOX = Path("/bin/busybox")
 BUILDER_ID = "https://vial.dev/builder/local/v1"
@@ -115,11 +115,18 @@ def busybox_entries() -> list[Entry]:
     ]
 
 
-def put_image(store: Store, layers: list[tuple[Descriptor, str]], name: str | None = None,
-              cmd: tuple[str, ...] = ("sh", "-c", "cat /etc/motd"), env: tuple[str, ...] = ("PATH=/bin",),
-              version: str = "1.0.0", diff_ids: tuple[str, ...] | None = None) -> Image:
-    config = ImageConfig(diff_ids=diff_ids if diff_ids is not None else tuple(d for _, d in layers), env=env, cmd=cmd,
-                         workdir="/")
+def put_image(
+    store: Store,
+    layers: list[tuple[Descriptor, str]],
+    name: str | None = None,
+    cmd: tuple[str, ...] = ("sh", "-c", "cat /etc/motd"),
+    env: tuple[str, ...] = ("PATH=/bin",),
+    version: str = "1.0.0",
+    diff_ids: tuple[str, ...] | None = None,
+) -> Image:
+    config = ImageConfig(
+        diff_ids=diff_ids if diff_ids is not None else tuple(d for _, d in layers), env=env, cmd=cmd, workdir="/"
+    )
     raw = config.to_bytes()
     config_digest = store.put_bytes(raw)
     project = (name or "demo:").split(":", 1)[0]
@@ -134,12 +141,22 @@ def put_image(store: Store, layers: list[tuple[Descriptor, str]], name: str | No
     return store.image(descriptor.digest)
 
 
-def provenance(project: str, version: str, dependencies: list[dict[str, Any]] | None = None,
-               builder: str = BUILDER_ID, finished: datetime | None = None) -> dict[str, Any]:
-    finished = finished or datetime.now(timezone.utc)
+def provenance(
+    project: str,
+    version: str,
+    dependencies: list[dict[str, Any]] | None = None,
+    builder: str = BUILDER_ID,
+    finished: datetime | None = None,
+) -> dict[str, Any]:
+    finished = finished or datetime.now(UTC)
     if dependencies is None:
-        dependencies = [{"name": "busybox-static", "uri": "pkg:deb/debian/busybox-static@1:1.35.0-4",
-                         "digest": {"sha256": "ab" * 32}}]
+        dependencies = [
+            {
+                "name": "busybox-static",
+                "uri": "pkg:deb/debian/busybox-static@1:1.35.0-4",
+                "digest": {"sha256": "ab" * 32},
+            }
+        ]
     return {
         "buildDefinition": {
             "buildType": "https://vial.dev/build/v1",
@@ -150,8 +167,14 @@ def provenance(project: str, version: str, dependencies: list[dict[str, Any]] | 
     }
 
 
-def sign(store: Store, image: Image | Descriptor, predicate_type: str, predicate: dict[str, Any], key: SigningKey,
-         subject_digest: str | None = None) -> bytes:
+def sign(
+    store: Store,
+    image: Image | Descriptor,
+    predicate_type: str,
+    predicate: dict[str, Any],
+    key: SigningKey,
+    subject_digest: str | None = None,
+) -> bytes:
     """Sign a statement about ``subject_digest`` (default: the image) and store it as a referrer of ``image``."""
     descriptor = image.descriptor if isinstance(image, Image) else image
     statement = Statement((Subject("image", subject_digest or descriptor.digest),), predicate_type, predicate)
@@ -160,8 +183,9 @@ def sign(store: Store, image: Image | Descriptor, predicate_type: str, predicate
     return bundle
 
 
-def sign_provenance(store: Store, image: Image, key: SigningKey, project: str = "demo", version: str = "1.0.0",
-                    **kwargs: Any) -> bytes:
+def sign_provenance(
+    store: Store, image: Image, key: SigningKey, project: str = "demo", version: str = "1.0.0", **kwargs: Any
+) -> bytes:
     return sign(store, image, SLSA_PROVENANCE_V1, provenance(project, version, **kwargs), key)
 
 
@@ -185,7 +209,10 @@ def docker_creates(client: Any, label: str, since: float) -> list[dict[str, Any]
     """Container create events carrying the label ``dev.vial.test=<label>`` since ``since``."""
     # The engine records a create event before its create call returns, so "until now" sees them all
     # (a float timestamp: no waiting for the next whole second).
-    events = client.events(since=int(since) - 1, until=f"{time.time():.6f}", decode=True,
-                           filters={"type": "container", "event": "create", "label": f"dev.vial.test={label}"})
+    events = client.events(
+        since=int(since) - 1,
+        until=f"{time.time():.6f}",
+        decode=True,
+        filters={"type": "container", "event": "create", "label": f"dev.vial.test={label}"},
+    )
     return list(events)
-

@@ -55,7 +55,7 @@ class HashingWriter:
         self._hasher = hashlib.sha256()
         self.size = 0
 
-    def write(self, data: bytes) -> int:  # noqa: D102 - file protocol
+    def write(self, data: bytes) -> int:
         self._hasher.update(data)
         self.size += len(data)
         self._sink.write(data)

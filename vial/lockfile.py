@@ -94,7 +94,9 @@ class Lock(_Model):
         except tomllib.TOMLDecodeError as exc:
             raise LockError(f"{origin}: invalid TOML: {exc} (run `vial lock` to rewrite it)") from None
         if data.get("lock_version") != LOCK_VERSION:
-            raise LockError(f"{origin}: lock_version {data.get('lock_version')!r} is not {LOCK_VERSION}; run `vial lock`")
+            raise LockError(
+                f"{origin}: lock_version {data.get('lock_version')!r} is not {LOCK_VERSION}; run `vial lock`"
+            )
         try:
             return cls.model_validate(data)
         except ValidationError as exc:

@@ -66,7 +66,9 @@ class Project(_Model):
     @classmethod
     def _valid_name(cls, value: str) -> str:
         if not NAME_RE.match(value):
-            raise ValueError(f"{value!r}: use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit")
+            raise ValueError(
+                f"{value!r}: use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit"
+            )
         return value
 
     @field_validator("license")

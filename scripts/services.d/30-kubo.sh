@@ -2,7 +2,7 @@
 # Kubo (the `ipfs` command) at a pinned release, built from its Go module, and one daemon for the
 # demo and manual use: its own repo under $VIAL_SERVICES_DIR/ipfs, API/gateway/swarm on 127.0.0.1
 # only, no bootstrap peers, no public routing (Routing.Type=none), no MDNS.
-# Tests start their own nodes (tests/ipfs/conftest.py); they only need the binary.
+# Tests start their own nodes (tests/registry/ipfs/conftest.py); they only need the binary.
 #
 # Why not `go install github.com/ipfs/kubo/cmd/ipfs@VERSION`: that form also looks up the module's
 # deprecation notice in the proxy's version list, which the proxy here refuses (403). Building the

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from vial.registry.store import Store
 
 from vial.buildinfo import BuildRecord, LayerRecord, write_record
 from vial.lockfile import DebianPackage, Lock, LockedFile, LockInputs, PythonWheel
 from vial.oci import ANNOTATION_LICENSES, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, Descriptor, ImageConfig, Manifest
+from vial.store import Store
 
 
 def _h(text: str) -> str:
@@ -38,19 +38,35 @@ WHEELS = [
 def realistic_lock() -> Lock:
     return Lock(
         inputs=LockInputs(
-            base="debian:bookworm", variant="essential", mirror="http://deb.debian.org/debian",
-            system_packages=["python3.11-minimal", "libssl3"], python_requirements=["numpy==2.3.1", "rfc8785"],
-            python_version="3.11", python_platform="manylinux_2_28_x86_64",
+            base="debian:bookworm",
+            variant="essential",
+            mirror="http://deb.debian.org/debian",
+            system_packages=["python3.11-minimal", "libssl3"],
+            python_requirements=["numpy==2.3.1", "rfc8785"],
+            python_version="3.11",
+            python_platform="manylinux_2_28_x86_64",
         ),
         snapshot="20250701T000000Z",
         debian=[
-            DebianPackage(name=n, version=v, architecture="all" if n == "tzdata" else "amd64",
-                          sha256=_h(f) , size=1000 + i, filename=f)
+            DebianPackage(
+                name=n,
+                version=v,
+                architecture="all" if n == "tzdata" else "amd64",
+                sha256=_h(f),
+                size=1000 + i,
+                filename=f,
+            )
             for i, (n, v, f) in enumerate(DEBS)
         ],
         python=[
-            PythonWheel(name=n, version=v, wheel=w, sha256=_h(w), size=2000 + i,
-                        url=f"https://files.pythonhosted.org/packages/xx/{w}")
+            PythonWheel(
+                name=n,
+                version=v,
+                wheel=w,
+                sha256=_h(w),
+                size=2000 + i,
+                url=f"https://files.pythonhosted.org/packages/xx/{w}",
+            )
             for i, (n, v, w) in enumerate(WHEELS)
         ],
         files=[
@@ -118,7 +134,9 @@ def built(tmp_path: Path) -> BuiltImage:
 def cosign(service_missing) -> str:  # type: ignore[no-untyped-def]
     """The cosign binary built from its Go module by scripts/services.d/40-cosign.sh."""
     gopath = os.environ.get("GOPATH", "/root/go")
-    found = shutil.which("cosign") or (str(Path(gopath) / "bin" / "cosign") if (Path(gopath) / "bin" / "cosign").is_file() else None)
+    found = shutil.which("cosign") or (
+        str(Path(gopath) / "bin" / "cosign") if (Path(gopath) / "bin" / "cosign").is_file() else None
+    )
     if not found:
         service_missing("cosign is not installed (run scripts/services.sh)")
     return str(found)

@@ -8,21 +8,21 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from vial.attest.keys import load_public_key
+
 from vial.attest.referrers import (
     export_archive_with_referrers,
     export_layout_with_referrers,
     list_referrers,
     read_bundle,
 )
-from vial.attest.statement import CYCLONEDX_BOM, SLSA_PROVENANCE_V1, TEST_RESULT_V01
-from vial.attest.verify import verify_with_key
-from vial.registry.store import Store
-
+from vial.attest.signing.keys import load_public_key
+from vial.attest.signing.verify import verify_with_key
+from vial.attest.statements.statement import CYCLONEDX_BOM, SLSA_PROVENANCE_V1, TEST_RESULT_V01
 from vial.cli import (
     attest_cmds,  # noqa: F401 - registers the commands
     cli,
 )
+from vial.store import Store
 
 PASSWORD = "pass phrase"
 
@@ -49,7 +49,9 @@ def _keygen(runner: CliRunner, tmp_path: Path, kind: str = "ecdsa-p256") -> tupl
 
 def test_sign_then_verify_from_the_store(runner: CliRunner, built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     private, public = _keygen(runner, tmp_path)
-    out = json.loads(_run(runner, "sign", "demo:1.0", "--key", str(private), "--output-dir", str(tmp_path / "b"), "--json").stdout)
+    out = json.loads(
+        _run(runner, "sign", "demo:1.0", "--key", str(private), "--output-dir", str(tmp_path / "b"), "--json").stdout
+    )
     assert out["image"] == built.digest
     assert [a["predicate_type"] for a in out["attestations"]] == [SLSA_PROVENANCE_V1, CYCLONEDX_BOM]
     assert (tmp_path / "b" / "provenance.sigstore.json").is_file()
@@ -57,7 +59,9 @@ def test_sign_then_verify_from_the_store(runner: CliRunner, built, tmp_path: Pat
     assert {a["predicate_type"] for a in listed} == {SLSA_PROVENANCE_V1, CYCLONEDX_BOM}
     verified = json.loads(_run(runner, "verify-attestation", "demo:1.0", "--key", str(public), "--json").stdout)
     assert len(verified["verified"]) == 2
-    only = json.loads(_run(runner, "verify-attestation", "demo", "--key", str(public), "--type", CYCLONEDX_BOM, "--json").stdout)
+    only = json.loads(
+        _run(runner, "verify-attestation", "demo", "--key", str(public), "--type", CYCLONEDX_BOM, "--json").stdout
+    )
     assert [v["predicate_type"] for v in only["verified"]] == [CYCLONEDX_BOM]
     bundle = tmp_path / "b" / "provenance.sigstore.json"
     text = _run(runner, "verify-attestation", built.digest, "--bundle", str(bundle), "--key", str(public)).stdout
@@ -67,12 +71,31 @@ def test_sign_then_verify_from_the_store(runner: CliRunner, built, tmp_path: Pat
 def test_attest_custom_predicate_with_ed25519(runner: CliRunner, built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     private, public = _keygen(runner, tmp_path, "ed25519")
     predicate = tmp_path / "tests.json"
-    predicate.write_text(json.dumps({"result": "PASSED", "configuration": [], "passedTests": ["t1"],
-                                     "warnedTests": [], "failedTests": []}))
-    out = json.loads(_run(runner, "attest", "demo:1.0", "--predicate", str(predicate), "--type", TEST_RESULT_V01,
-                          "--key", str(private), "--output", str(tmp_path / "t.json"), "--json").stdout)
+    predicate.write_text(
+        json.dumps(
+            {"result": "PASSED", "configuration": [], "passedTests": ["t1"], "warnedTests": [], "failedTests": []}
+        )
+    )
+    out = json.loads(
+        _run(
+            runner,
+            "attest",
+            "demo:1.0",
+            "--predicate",
+            str(predicate),
+            "--type",
+            TEST_RESULT_V01,
+            "--key",
+            str(private),
+            "--output",
+            str(tmp_path / "t.json"),
+            "--json",
+        ).stdout
+    )
     assert out["predicate_type"] == TEST_RESULT_V01
-    verified = verify_with_key((tmp_path / "t.json").read_bytes(), load_public_key(public), built.digest, TEST_RESULT_V01)
+    verified = verify_with_key(
+        (tmp_path / "t.json").read_bytes(), load_public_key(public), built.digest, TEST_RESULT_V01
+    )
     assert verified.statement.predicate["passedTests"] == ["t1"]
 
 
@@ -131,7 +154,9 @@ def test_wrong_passphrase_and_missing_token(runner: CliRunner, built, tmp_path: 
 def test_keygen_needs_a_passphrase_source(runner: CliRunner, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("VIAL_PASSWORD")
     result = _run(runner, "keygen", "--output-prefix", str(tmp_path / "k"), code=1)
-    assert result.stderr == "vial: error: the key's passphrase is needed: set VIAL_PASSWORD (no terminal to prompt on)\n"
+    assert (
+        result.stderr == "vial: error: the key's passphrase is needed: set VIAL_PASSWORD (no terminal to prompt on)\n"
+    )
     assert not (tmp_path / "k.key").exists() and not (tmp_path / "k.pub").exists()
     monkeypatch.setenv("VIAL_PASSWORD", PASSWORD)
     _run(runner, "keygen", "--output-prefix", str(tmp_path / "k"))

@@ -15,24 +15,36 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from vial.attest import keys
+
 from vial.attest.errors import VerificationError
-from vial.attest.provenance import provenance_statement
-from vial.attest.sign import KeySigner
-from vial.attest.statement import SLSA_PROVENANCE_V1, TEST_RESULT_V01
-from vial.attest.verify import verify_with_key
-from vial.registry.store import Store
+from vial.attest.signing import keys
+from vial.attest.signing.sign import KeySigner
+from vial.attest.signing.verify import verify_with_key
+from vial.attest.statements.provenance import provenance_statement
+from vial.attest.statements.statement import SLSA_PROVENANCE_V1, TEST_RESULT_V01
+from vial.store import Store
 
 COSIGN_PASSWORD = "correct horse battery staple"
 
 EMPTY_TRUSTED_ROOT = '{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}'
-PREDICATE = {"result": "PASSED", "configuration": [], "passedTests": ["test_analysis"], "warnedTests": [], "failedTests": []}
+PREDICATE = {
+    "result": "PASSED",
+    "configuration": [],
+    "passedTests": ["test_analysis"],
+    "warnedTests": [],
+    "failedTests": [],
+}
 
 
 def run_cosign(cosign: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     # HOME and TUF_ROOT inside the test directory: cosign writes nothing outside it.
-    env = {**os.environ, "COSIGN_PASSWORD": COSIGN_PASSWORD, "COSIGN_YES": "true", "HOME": str(cwd),
-           "TUF_ROOT": str(cwd / ".sigstore")}
+    env = {
+        **os.environ,
+        "COSIGN_PASSWORD": COSIGN_PASSWORD,
+        "COSIGN_YES": "true",
+        "HOME": str(cwd),
+        "TUF_ROOT": str(cwd / ".sigstore"),
+    }
     return subprocess.run([cosign, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
 
 
@@ -45,9 +57,20 @@ def work(tmp_path: Path) -> Path:
 
 def _cosign_verify(cosign: str, work: Path, public: Path, bundle: Path, blob: Path, predicate_type: str):  # type: ignore[no-untyped-def]
     return run_cosign(
-        cosign, "verify-blob-attestation", "--key", str(public), "--bundle", str(bundle), "--new-bundle-format",
-        "--insecure-ignore-tlog", "--trusted-root", str(work / "empty-root.json"), "--type", predicate_type,
-        str(blob), cwd=work,
+        cosign,
+        "verify-blob-attestation",
+        "--key",
+        str(public),
+        "--bundle",
+        str(bundle),
+        "--new-bundle-format",
+        "--insecure-ignore-tlog",
+        "--trusted-root",
+        str(work / "empty-root.json"),
+        "--type",
+        predicate_type,
+        str(blob),
+        cwd=work,
     )
 
 
@@ -73,8 +96,20 @@ def test_vial_verifies_cosign_attest_blob_bundles(cosign: str, built, work: Path
     assert made.returncode == 0, made.stderr
     assert (work / "cosign.key").read_text().startswith("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----")
     signed = run_cosign(
-        cosign, "attest-blob", "--key", "cosign.key", "--predicate", "predicate.json", "--type", TEST_RESULT_V01,
-        "--bundle", "cosign.bundle", "--new-bundle-format", "--tlog-upload=false", str(built.manifest_path), cwd=work,
+        cosign,
+        "attest-blob",
+        "--key",
+        "cosign.key",
+        "--predicate",
+        "predicate.json",
+        "--type",
+        TEST_RESULT_V01,
+        "--bundle",
+        "cosign.bundle",
+        "--new-bundle-format",
+        "--tlog-upload=false",
+        str(built.manifest_path),
+        cwd=work,
     )
     assert signed.returncode == 0, signed.stderr
     raw = (work / "cosign.bundle").read_bytes()
@@ -101,11 +136,26 @@ def test_cosign_signs_with_a_vial_key_and_vial_verifies(cosign: str, built, work
     key = keys.generate("ecdsa-p256")
     keys.write_keypair(key, COSIGN_PASSWORD.encode(), work / "vial.key", work / "vial.pub")
     signed = run_cosign(
-        cosign, "attest-blob", "--key", "vial.key", "--predicate", "predicate.json", "--type", TEST_RESULT_V01,
-        "--bundle", "b.json", "--new-bundle-format", "--tlog-upload=false", str(built.manifest_path), cwd=work,
+        cosign,
+        "attest-blob",
+        "--key",
+        "vial.key",
+        "--predicate",
+        "predicate.json",
+        "--type",
+        TEST_RESULT_V01,
+        "--bundle",
+        "b.json",
+        "--new-bundle-format",
+        "--tlog-upload=false",
+        str(built.manifest_path),
+        cwd=work,
     )
     assert signed.returncode == 0, signed.stderr
-    assert verify_with_key((work / "b.json").read_bytes(), key.public, built.digest, TEST_RESULT_V01).signer == f"key {key.hint}"
+    assert (
+        verify_with_key((work / "b.json").read_bytes(), key.public, built.digest, TEST_RESULT_V01).signer
+        == f"key {key.hint}"
+    )
 
 
 def test_cosign_ed25519_dsse_bundles_do_not_verify_even_in_cosign(cosign: str, built, work: Path) -> None:  # type: ignore[no-untyped-def]
@@ -114,8 +164,20 @@ def test_cosign_ed25519_dsse_bundles_do_not_verify_even_in_cosign(cosign: str, b
     key = keys.generate("ed25519")
     keys.write_keypair(key, COSIGN_PASSWORD.encode(), work / "ed.key", work / "ed.pub")
     signed = run_cosign(
-        cosign, "attest-blob", "--key", "ed.key", "--predicate", "predicate.json", "--type", TEST_RESULT_V01,
-        "--bundle", "ed.json", "--new-bundle-format", "--tlog-upload=false", str(built.manifest_path), cwd=work,
+        cosign,
+        "attest-blob",
+        "--key",
+        "ed.key",
+        "--predicate",
+        "predicate.json",
+        "--type",
+        TEST_RESULT_V01,
+        "--bundle",
+        "ed.json",
+        "--new-bundle-format",
+        "--tlog-upload=false",
+        str(built.manifest_path),
+        cwd=work,
     )
     assert signed.returncode == 0, signed.stderr
     own = _cosign_verify(cosign, work, work / "ed.pub", work / "ed.json", built.manifest_path, TEST_RESULT_V01)

@@ -34,12 +34,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
-from vial.attest.errors import VerificationError
-from vial.attest.provenance import provenance_statement
-from vial.attest.sign import KeylessSigner
-from vial.attest.statement import SLSA_PROVENANCE_V1
-from vial.attest.verify import verify_keyless
 
+from vial.attest.errors import VerificationError
+from vial.attest.signing.sign import KeylessSigner
+from vial.attest.signing.verify import verify_keyless
+from vial.attest.statements.provenance import provenance_statement
+from vial.attest.statements.statement import SLSA_PROVENANCE_V1
 from vial.cli import (
     attest_cmds,  # noqa: F401 - registers the commands
     cli,
@@ -83,14 +83,22 @@ class PrivateSigstore:
         self.log_key = ec.generate_private_key(ec.SECP256R1())
         self.ct_id = hashlib.sha256(_spki(self.ct_key.public_key())).digest()
         self.log_id = hashlib.sha256(_spki(self.log_key.public_key())).digest()
-        now = dt.datetime.now(dt.timezone.utc)
-        name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "vial-test"),
-                          x509.NameAttribute(NameOID.COMMON_NAME, "vial-test-ca")])
+        now = dt.datetime.now(dt.UTC)
+        name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "vial-test"),
+                x509.NameAttribute(NameOID.COMMON_NAME, "vial-test-ca"),
+            ]
+        )
         ski = x509.SubjectKeyIdentifier.from_public_key(self.ca_key.public_key())
         self.ca_cert = (
-            x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(self.ca_key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
             .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
             .add_extension(ski, critical=False)
@@ -107,11 +115,15 @@ class PrivateSigstore:
     def issue(self, csr_pem: bytes, token: str) -> list[str]:
         claims = jwt.decode(token, options={"verify_signature": False}, audience="sigstore")
         csr = x509.load_pem_x509_csr(csr_pem)
-        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         builder = (
-            x509.CertificateBuilder().subject_name(x509.Name([])).issuer_name(self.ca_cert.subject)
-            .public_key(csr.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(seconds=30)).not_valid_after(now + dt.timedelta(minutes=10))
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([]))
+            .issuer_name(self.ca_cert.subject)
+            .public_key(csr.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(seconds=30))
+            .not_valid_after(now + dt.timedelta(minutes=10))
             .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(csr.public_key()), critical=False)
@@ -127,7 +139,9 @@ class PrivateSigstore:
         signed = struct.pack("!BBQH", 0, 0, timestamp, 1) + issuer_key_hash + len(tbs).to_bytes(3, "big") + tbs
         signed += struct.pack("!H", 0)  # no CT extensions
         signature = self.ct_key.sign(signed, ec.ECDSA(hashes.SHA256()))
-        sct = struct.pack("!B32sQH", 0, self.ct_id, timestamp, 0) + struct.pack("!BBH", 4, 3, len(signature)) + signature
+        sct = (
+            struct.pack("!B32sQH", 0, self.ct_id, timestamp, 0) + struct.pack("!BBH", 4, 3, len(signature)) + signature
+        )
         sct_list = struct.pack("!HH", len(sct) + 2, len(sct)) + sct
         leaf = builder.add_extension(
             x509.UnrecognizedExtension(SCT_LIST_OID, _der_octet_string(sct_list)), critical=False
@@ -145,10 +159,17 @@ class PrivateSigstore:
             "apiVersion": "0.0.1",
             "kind": "dsse",
             "spec": {
-                "envelopeHash": {"algorithm": "sha256", "value": hashlib.sha256(content["envelope"].encode()).hexdigest()},
-                "payloadHash": {"algorithm": "sha256",
-                                "value": hashlib.sha256(base64.b64decode(envelope["payload"])).hexdigest()},
-                "signatures": [{"signature": s["sig"], "verifier": content["verifiers"][0]} for s in envelope["signatures"]],
+                "envelopeHash": {
+                    "algorithm": "sha256",
+                    "value": hashlib.sha256(content["envelope"].encode()).hexdigest(),
+                },
+                "payloadHash": {
+                    "algorithm": "sha256",
+                    "value": hashlib.sha256(base64.b64decode(envelope["payload"])).hexdigest(),
+                },
+                "signatures": [
+                    {"signature": s["sig"], "verifier": content["verifiers"][0]} for s in envelope["signatures"]
+                ],
             },
         }
         canonical = rfc8785.dumps(body)
@@ -160,8 +181,9 @@ class PrivateSigstore:
         note_sig = self.log_key.sign(note.encode(), ec.ECDSA(hashes.SHA256()))
         checkpoint = f"{note}\n\u2014 vial-test-log {_b64(self.log_id[:4] + note_sig)}\n"
         body_b64 = _b64(canonical)
-        set_payload = rfc8785.dumps({"body": body_b64, "integratedTime": integrated, "logID": self.log_id.hex(),
-                                     "logIndex": index})
+        set_payload = rfc8785.dumps(
+            {"body": body_b64, "integratedTime": integrated, "logID": self.log_id.hex(), "logIndex": index}
+        )
         return {
             hashlib.sha256(canonical).hexdigest(): {
                 "body": body_b64,
@@ -170,8 +192,13 @@ class PrivateSigstore:
                 "logIndex": index,
                 "verification": {
                     "signedEntryTimestamp": _b64(self.log_key.sign(set_payload, ec.ECDSA(hashes.SHA256()))),
-                    "inclusionProof": {"logIndex": 0, "rootHash": root.hex(), "treeSize": 1, "hashes": [],
-                                       "checkpoint": checkpoint},
+                    "inclusionProof": {
+                        "logIndex": 0,
+                        "rootHash": root.hex(),
+                        "treeSize": 1,
+                        "hashes": [],
+                        "checkpoint": checkpoint,
+                    },
                 },
             }
         }
@@ -180,7 +207,7 @@ class PrivateSigstore:
         instance = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 if self.path == "/api/v2/signingCert":
                     token = self.headers["Authorization"].removeprefix("Bearer ")
@@ -206,7 +233,7 @@ class PrivateSigstore:
     # -- client configuration ----------------------------------------------------------------------
 
     def trust_config(self) -> dict:  # type: ignore[type-arg]
-        start = {"start": (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        start = {"start": (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
         def key(private: ec.EllipticCurvePrivateKey) -> dict:  # type: ignore[type-arg]
             return {"rawBytes": _b64(_spki(private.public_key())), "keyDetails": P256, "validFor": start}
@@ -216,15 +243,32 @@ class PrivateSigstore:
 
         trusted_root = {
             "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-            "tlogs": [{"baseUrl": self.url, "hashAlgorithm": "SHA2_256", "publicKey": key(self.log_key),
-                       "logId": {"keyId": _b64(self.log_id)}}],
-            "certificateAuthorities": [{
-                "subject": {"organization": "vial-test", "commonName": "vial-test-ca"}, "uri": self.url,
-                "certChain": {"certificates": [{"rawBytes": _b64(self.ca_cert.public_bytes(serialization.Encoding.DER))}]},
-                "validFor": start,
-            }],
-            "ctlogs": [{"baseUrl": self.url, "hashAlgorithm": "SHA2_256", "publicKey": key(self.ct_key),
-                        "logId": {"keyId": _b64(self.ct_id)}}],
+            "tlogs": [
+                {
+                    "baseUrl": self.url,
+                    "hashAlgorithm": "SHA2_256",
+                    "publicKey": key(self.log_key),
+                    "logId": {"keyId": _b64(self.log_id)},
+                }
+            ],
+            "certificateAuthorities": [
+                {
+                    "subject": {"organization": "vial-test", "commonName": "vial-test-ca"},
+                    "uri": self.url,
+                    "certChain": {
+                        "certificates": [{"rawBytes": _b64(self.ca_cert.public_bytes(serialization.Encoding.DER))}]
+                    },
+                    "validFor": start,
+                }
+            ],
+            "ctlogs": [
+                {
+                    "baseUrl": self.url,
+                    "hashAlgorithm": "SHA2_256",
+                    "publicKey": key(self.ct_key),
+                    "logId": {"keyId": _b64(self.ct_id)},
+                }
+            ],
             "timestampAuthorities": [],
         }
         signing_config = {
@@ -236,14 +280,25 @@ class PrivateSigstore:
             "rekorTlogConfig": {"selector": "ANY"},
             "tsaConfig": {"selector": "ANY"},
         }
-        return {"mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
-                "trustedRoot": trusted_root, "signingConfig": signing_config}
+        return {
+            "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
+            "trustedRoot": trusted_root,
+            "signingConfig": signing_config,
+        }
 
 
 def _token(email: str = IDENTITY) -> str:
     now = int(time.time())
-    claims = {"iss": ISSUER, "sub": email, "email": email, "email_verified": True, "aud": "sigstore",
-              "iat": now, "nbf": now, "exp": now + 600}
+    claims = {
+        "iss": ISSUER,
+        "sub": email,
+        "email": email,
+        "email_verified": True,
+        "aud": "sigstore",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+    }
     return jwt.encode(claims, "a-test-issuer-key-that-is-long-enough", algorithm="HS256")
 
 
@@ -266,7 +321,10 @@ def test_keyless_sign_and_verify_with_a_private_instance(instance, built) -> Non
     raw = KeylessSigner(trust, token=_token()).sign(provenance_statement(built.record, built.name))
     bundle = json.loads(raw)
     assert bundle["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
-    assert "certificate" in bundle["verificationMaterial"] and bundle["dsseEnvelope"]["payloadType"] == "application/vnd.in-toto+json"
+    assert (
+        "certificate" in bundle["verificationMaterial"]
+        and bundle["dsseEnvelope"]["payloadType"] == "application/vnd.in-toto+json"
+    )
     assert bundle["verificationMaterial"]["tlogEntries"][0]["kindVersion"] == {"kind": "dsse", "version": "0.0.1"}
     verified = verify_keyless(raw, IDENTITY, ISSUER, built.digest, SLSA_PROVENANCE_V1, trust_config=trust)
     assert verified.signer == f"{IDENTITY} ({ISSUER})"
@@ -329,10 +387,23 @@ def test_cli_keyless_sign_and_verify_with_a_private_instance(instance, built, mo
     signed = runner.invoke(cli, ["sign", "demo:1.0", "--trust-config", str(trust), "--json"])
     assert signed.exit_code == 0, signed.stderr
     assert {a["signer"] for a in json.loads(signed.stdout)["attestations"]} == {f"{IDENTITY} ({ISSUER})"}
-    verified = runner.invoke(cli, ["verify-attestation", "demo:1.0", "--identity", IDENTITY, "--issuer", ISSUER,
-                                   "--trust-config", str(trust), "--json"])
+    verified = runner.invoke(
+        cli,
+        [
+            "verify-attestation",
+            "demo:1.0",
+            "--identity",
+            IDENTITY,
+            "--issuer",
+            ISSUER,
+            "--trust-config",
+            str(trust),
+            "--json",
+        ],
+    )
     assert verified.exit_code == 0, verified.stderr
     assert len(json.loads(verified.stdout)["verified"]) == 2
-    wrong = runner.invoke(cli, ["verify-attestation", "demo:1.0", "--identity", "x@y.z", "--issuer", ISSUER,
-                                "--trust-config", str(trust)])
+    wrong = runner.invoke(
+        cli, ["verify-attestation", "demo:1.0", "--identity", "x@y.z", "--issuer", ISSUER, "--trust-config", str(trust)]
+    )
     assert wrong.exit_code == 2 and wrong.stderr.startswith("vial: error: referrer sha256:")

@@ -15,10 +15,10 @@ from pathlib import Path
 import jwt
 import pytest
 from click.testing import CliRunner
-from vial.attest.errors import SigningError
-from vial.attest.provenance import provenance_statement
-from vial.attest.sign import KeylessSigner, identity_token, load_trust_config
 
+from vial.attest.errors import SigningError
+from vial.attest.signing.sign import KeylessSigner, identity_token, load_trust_config
+from vial.attest.statements.provenance import provenance_statement
 from vial.cli import (
     attest_cmds,  # noqa: F401 - registers the commands
     cli,
@@ -29,8 +29,15 @@ SIGSTORE_STAGING_ROOT = "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev"
 
 def _token(**overrides: object) -> str:
     now = int(time.time())
-    claims = {"iss": "https://issuer.example", "sub": "researcher@example.org", "aud": "sigstore",
-              "iat": now, "nbf": now, "exp": now + 600, **overrides}
+    claims = {
+        "iss": "https://issuer.example",
+        "sub": "researcher@example.org",
+        "aud": "sigstore",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        **overrides,
+    }
     return jwt.encode(claims, "not-a-real-issuer-key-only-for-tests", algorithm="HS256")
 
 
@@ -83,7 +90,9 @@ def test_token_sources_and_rejections(monkeypatch: pytest.MonkeyPatch) -> None:
     assert identity_token(None, None).identity == "from-env@example.org"
     assert identity_token(_token(sub="explicit@example.org"), None).identity == "explicit@example.org"
     with pytest.raises(SigningError, match="identity token rejected"):
-        identity_token(_token(exp=int(time.time()) - 3600, iat=int(time.time()) - 7200, nbf=int(time.time()) - 7200), None)
+        identity_token(
+            _token(exp=int(time.time()) - 3600, iat=int(time.time()) - 7200, nbf=int(time.time()) - 7200), None
+        )
     with pytest.raises(SigningError, match="identity token rejected"):
         identity_token(_token(aud="someone-else"), None)
     monkeypatch.delenv("SIGSTORE_ID_TOKEN")
@@ -93,8 +102,9 @@ def test_token_sources_and_rejections(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_cli_keyless_sign_against_unreachable_instance(private_instance: Path, built, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("VIAL_HOME", str(built.store.root))
-    result = CliRunner().invoke(cli, ["sign", "demo:1.0", "--trust-config", str(private_instance),
-                                      "--identity-token", _token()])
+    result = CliRunner().invoke(
+        cli, ["sign", "demo:1.0", "--trust-config", str(private_instance), "--identity-token", _token()]
+    )
     assert result.exit_code == 1
     assert result.stderr.startswith("vial: error: keyless signing failed: ")
     assert result.stderr.count("\n") == 1
@@ -107,12 +117,15 @@ def test_ambient_github_actions_credential_from_a_loopback_token_service(monkeyp
     from urllib.parse import parse_qs, urlparse
 
     workflow = "https://github.com/example/demo/.github/workflows/release.yml@refs/tags/v1.0"
-    token = _token(iss="https://token.actions.githubusercontent.com", sub="repo:example/demo:ref:refs/tags/v1.0",
-                   job_workflow_ref=workflow.removeprefix("https://github.com/"))
+    token = _token(
+        iss="https://token.actions.githubusercontent.com",
+        sub="repo:example/demo:ref:refs/tags/v1.0",
+        job_workflow_ref=workflow.removeprefix("https://github.com/"),
+    )
     seen: dict[str, str] = {}
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             seen["audience"] = parse_qs(urlparse(self.path).query).get("audience", [""])[0]
             seen["authorization"] = self.headers.get("Authorization", "")
             body = json.dumps({"value": token}).encode()
@@ -132,11 +145,15 @@ def test_ambient_github_actions_credential_from_a_loopback_token_service(monkeyp
         monkeypatch.delenv("SIGSTORE_ID_TOKEN", raising=False)
         monkeypatch.setenv("GITHUB_ACTIONS", "true")
         monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token")
-        monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_URL", f"http://127.0.0.1:{server.server_port}/token?api-version=2.0")
+        monkeypatch.setenv(
+            "ACTIONS_ID_TOKEN_REQUEST_URL", f"http://127.0.0.1:{server.server_port}/token?api-version=2.0"
+        )
         found = identity_token(None, None, interactive=False)
     finally:
         thread.join(timeout=30)
         server.server_close()
     assert seen == {"audience": "sigstore", "authorization": "bearer request-token"}
-    assert found.identity == "repo:example/demo:ref:refs/tags/v1.0"  # Fulcio binds the workflow; the token names the ref
+    assert (
+        found.identity == "repo:example/demo:ref:refs/tags/v1.0"
+    )  # Fulcio binds the workflow; the token names the ref
     assert found.issuer == "https://token.actions.githubusercontent.com"

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 
-from vial.attest.bundle import BUNDLE_V03
-from vial.attest.keys import generate
-from vial.attest.provenance import provenance_statement
 from vial.attest.referrers import attach_bundle, list_referrers, read_bundle
-from vial.attest.sbom import sbom_statement
-from vial.attest.sign import KeySigner
-from vial.attest.statement import CYCLONEDX_BOM, SLSA_PROVENANCE_V1
-from vial.registry.store import Store
-
+from vial.attest.signing.bundle import BUNDLE_V03
+from vial.attest.signing.keys import generate
+from vial.attest.signing.sign import KeySigner
+from vial.attest.statements.provenance import provenance_statement
+from vial.attest.statements.sbom import sbom_statement
+from vial.attest.statements.statement import CYCLONEDX_BOM, SLSA_PROVENANCE_V1
 from vial.oci import MEDIA_TYPE_EMPTY
+from vial.store import Store
 
 
 def test_referrers_are_found_by_subject_and_type(built, image_factory) -> None:  # type: ignore[no-untyped-def]
@@ -21,8 +20,13 @@ def test_referrers_are_found_by_subject_and_type(built, image_factory) -> None: 
     other = image_factory(built.store, "other:2.0", payload=b"other")
     prov = signer.sign(provenance_statement(built.record))
     attach_bundle(built.store, built.descriptor, prov, SLSA_PROVENANCE_V1, "key x", created="2026-11-21T10:00:00Z")
-    attach_bundle(built.store, built.descriptor, signer.sign(sbom_statement(built.record)), CYCLONEDX_BOM,
-                  created="2026-11-21T09:00:00Z")
+    attach_bundle(
+        built.store,
+        built.descriptor,
+        signer.sign(sbom_statement(built.record)),
+        CYCLONEDX_BOM,
+        created="2026-11-21T09:00:00Z",
+    )
     attach_bundle(built.store, other.descriptor, signer.sign(provenance_statement(other.record)), SLSA_PROVENANCE_V1)
     mine = list_referrers(built.store, built.digest)
     assert [r.predicate_type for r in mine] == [CYCLONEDX_BOM, SLSA_PROVENANCE_V1]  # oldest first

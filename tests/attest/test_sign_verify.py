@@ -8,15 +8,16 @@ import re
 from pathlib import Path
 
 import pytest
-from vial.attest import keys
-from vial.attest.bundle import key_bundle, parse_bundle
+
 from vial.attest.errors import KeyFileError, VerificationError
-from vial.attest.provenance import provenance_statement
-from vial.attest.sbom import sbom_statement
-from vial.attest.sign import KeySigner, sign_envelope
-from vial.attest.statement import CYCLONEDX_BOM, PAYLOAD_TYPE, SLSA_PROVENANCE_V1
-from vial.attest.verify import verify_with_key
-from vial.registry.store import Store
+from vial.attest.signing import keys
+from vial.attest.signing.bundle import key_bundle, parse_bundle
+from vial.attest.signing.sign import KeySigner, sign_envelope
+from vial.attest.signing.verify import verify_with_key
+from vial.attest.statements.provenance import provenance_statement
+from vial.attest.statements.sbom import sbom_statement
+from vial.attest.statements.statement import CYCLONEDX_BOM, PAYLOAD_TYPE, SLSA_PROVENANCE_V1
+from vial.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +85,9 @@ def test_tamper_swapped_signature(built, key) -> None:
 
 def test_tamper_wrong_key(built, key) -> None:
     other = keys.generate()
-    with pytest.raises(VerificationError, match=re.escape(f"signed by key {key.hint}, not by the given key {other.hint}")):
+    with pytest.raises(
+        VerificationError, match=re.escape(f"signed by key {key.hint}, not by the given key {other.hint}")
+    ):
         verify_with_key(_signed(built, key), other.public, built.digest)
 
 

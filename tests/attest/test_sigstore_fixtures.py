@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from vial.attest.errors import VerificationError
-from vial.attest.verify import verify_blob_keyless, verify_keyless, verify_with_key
+from vial.attest.signing.verify import verify_blob_keyless, verify_keyless, verify_with_key
 
 WHEEL = "rfc8785-0.1.2-py3-none-any.whl"
 WHEEL_SHA256 = "c4e92e9ecc828bef2aa7dba1de8ac983511f7532a0df11c770d39099a25cf201"
@@ -39,9 +40,21 @@ def fixtures(shared_dir: Path) -> Path:
 def wheel(tmp_path_factory: pytest.TempPathFactory, service_missing) -> bytes:  # type: ignore[no-untyped-def]
     dest = tmp_path_factory.mktemp("wheel")
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",
-         "-d", str(dest), "rfc8785==0.1.2"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-q",
+            "-d",
+            str(dest),
+            "rfc8785==0.1.2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     if done.returncode != 0:
         service_missing(f"pip download rfc8785==0.1.2 failed: {done.stderr.strip()[-300:]}")
@@ -97,8 +110,9 @@ def test_staging_rekor_v2_message_signature_verifies(fixtures: Path) -> None:
 
 def test_staging_dsse_attestation_verifies_keyless(fixtures: Path) -> None:
     raw = (fixtures / "a.dsse.staging-rekor-v2.txt.sigstore.json").read_bytes()
-    verified = verify_keyless(raw, BEACON, GITHUB_ACTIONS, DSSE_SUBJECT, "https://slsa.dev/provenance/v1",
-                              instance="staging")
+    verified = verify_keyless(
+        raw, BEACON, GITHUB_ACTIONS, DSSE_SUBJECT, "https://slsa.dev/provenance/v1", instance="staging"
+    )
     assert verified.statement.subjects[0].name == "a.txt"
     with pytest.raises(VerificationError, match="SANs do not match"):
         verify_keyless(raw, BEACON.replace("main", "evil"), GITHUB_ACTIONS, DSSE_SUBJECT, instance="staging")
@@ -119,7 +133,7 @@ def test_staging_dsse_changed_payload_is_rejected(fixtures: Path) -> None:
 
 
 def test_keyless_and_key_bundles_are_not_confused(fixtures: Path) -> None:
-    from vial.attest.keys import generate
+    from vial.attest.signing.keys import generate
 
     raw = (fixtures / "a.dsse.staging-rekor-v2.txt.sigstore.json").read_bytes()
     with pytest.raises(VerificationError, match="signed keyless"):
@@ -132,8 +146,8 @@ def test_keyless_and_key_bundles_are_not_confused(fixtures: Path) -> None:
 def test_cli_keyless_verification_of_a_stored_bundle(fixtures: Path, built, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The CLI's keyless path runs sigstore's full offline verification, then the subject check."""
     from click.testing import CliRunner
-    from vial.attest.referrers import attach_bundle
 
+    from vial.attest.referrers import attach_bundle
     from vial.cli import (
         attest_cmds,  # noqa: F401
         cli,

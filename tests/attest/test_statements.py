@@ -10,18 +10,23 @@ from cyclonedx.validation.json import JsonStrictValidator
 from google.protobuf import json_format
 from in_toto_attestation.v1 import statement as proto_statement
 from in_toto_attestation.v1.resource_descriptor import ResourceDescriptor
+
 from vial.attest.errors import AttestationError
-from vial.attest.predicates import Rebuild, make_test_result_predicate, reproduction_statement, test_result_statement
-from vial.attest.provenance import provenance_statement
-from vial.attest.sbom import sbom_document, sbom_statement
-from vial.attest.statement import (
+from vial.attest.statements.predicates import (
+    Rebuild,
+    make_test_result_predicate,
+    reproduction_statement,
+    test_result_statement,
+)
+from vial.attest.statements.provenance import provenance_statement
+from vial.attest.statements.sbom import sbom_document, sbom_statement
+from vial.attest.statements.statement import (
     CYCLONEDX_BOM,
     SLSA_PROVENANCE_V1,
     TEST_RESULT_V01,
     VIAL_REPRODUCTION_V1,
     parse_statement,
 )
-
 from vial.buildinfo import BUILD_TYPE, BUILDER_ID
 
 
@@ -42,9 +47,7 @@ def test_provenance_lists_every_deb_and_wheel_with_matching_hashes(built) -> Non
         entry = by_name[wheel.wheel]
         assert entry["digest"] == {"sha256": wheel.sha256}
         assert entry["downloadLocation"] == wheel.url
-    assert by_name["typing_extensions-4.14.1-py3-none-any.whl"]["uri"] == (
-        "pkg:pypi/typing-extensions@4.14.1"
-    )
+    assert by_name["typing_extensions-4.14.1-py3-none-any.whl"]["uri"] == ("pkg:pypi/typing-extensions@4.14.1")
     for locked in lock.files:
         assert by_name[locked.path]["digest"] == {"sha256": locked.sha256}
         assert by_name[locked.path]["annotations"]["kind"] == locked.kind
@@ -114,8 +117,11 @@ def test_sbom_is_deterministic_and_signed_as_a_statement(built) -> None:
 
 def test_test_result_predicate() -> None:
     predicate = make_test_result_predicate(
-        passed=["test_b", "test_a"], failed=[], warned=["test_w"],
-        configuration=[{"name": "pytest.ini", "digest": {"sha256": "00" * 32}}], url="https://ci.example/run/1",
+        passed=["test_b", "test_a"],
+        failed=[],
+        warned=["test_w"],
+        configuration=[{"name": "pytest.ini", "digest": {"sha256": "00" * 32}}],
+        url="https://ci.example/run/1",
     )
     assert predicate["result"] == "WARNED" and predicate["passedTests"] == ["test_a", "test_b"]
     assert make_test_result_predicate(passed=["a"], failed=["b"])["result"] == "FAILED"
@@ -128,18 +134,26 @@ def test_test_result_predicate() -> None:
 
 def test_reproduction_predicate_match_and_mismatch(built) -> None:
     rebuild = Rebuild(
-        rebuilder_id="https://orcid.org/0000-0002-1825-0097", rebuilder_version="0.1.0",
-        spec_digest=built.record.spec_digest, lock_digest=built.record.lock_digest,
-        obtained_digest=built.digest, started_on="2026-11-22T10:00:00Z", finished_on="2026-11-22T10:04:00Z",
-        source_repository=built.record.source_repository, source_revision=built.record.source_revision,
+        rebuilder_id="https://orcid.org/0000-0002-1825-0097",
+        rebuilder_version="0.1.0",
+        spec_digest=built.record.spec_digest,
+        lock_digest=built.record.lock_digest,
+        obtained_digest=built.digest,
+        started_on="2026-11-22T10:00:00Z",
+        finished_on="2026-11-22T10:04:00Z",
+        source_repository=built.record.source_repository,
+        source_revision=built.record.source_revision,
     )
     same = reproduction_statement(built.name, built.digest, rebuild)
     data = json.loads(same.to_bytes())
     assert data["predicateType"] == VIAL_REPRODUCTION_V1
     assert data["predicate"]["match"] is True and "differences" not in data["predicate"]
     other = "sha256:" + "cd" * 32
-    differ = reproduction_statement(built.name, built.digest, Rebuild(**{**rebuild.__dict__, "obtained_digest": other,
-                                                                          "differences": ("layer 3: mtime",)}))
+    differ = reproduction_statement(
+        built.name,
+        built.digest,
+        Rebuild(**{**rebuild.__dict__, "obtained_digest": other, "differences": ("layer 3: mtime",)}),
+    )
     predicate = json.loads(differ.to_bytes())["predicate"]
     assert predicate["match"] is False and predicate["obtained"]["digest"]["sha256"] == "cd" * 32
     assert predicate["differences"] == ["layer 3: mtime"]
@@ -148,9 +162,13 @@ def test_reproduction_predicate_match_and_mismatch(built) -> None:
 
 def test_invalid_statements_are_rejected_with_a_reason() -> None:
     with pytest.raises(AttestationError, match="_type"):
-        parse_statement(b'{"_type": "https://example.org/Statement/v1", "subject": [], "predicateType": "x", "predicate": {}}')
+        parse_statement(
+            b'{"_type": "https://example.org/Statement/v1", "subject": [], "predicateType": "x", "predicate": {}}'
+        )
     with pytest.raises(AttestationError, match="At least one subject"):
-        parse_statement(b'{"_type": "https://in-toto.io/Statement/v1", "subject": [], "predicateType": "x", "predicate": {"a": 1}}')
+        parse_statement(
+            b'{"_type": "https://in-toto.io/Statement/v1", "subject": [], "predicateType": "x", "predicate": {"a": 1}}'
+        )
     with pytest.raises(AttestationError, match="not valid JSON"):
         parse_statement(b'{"_type": ')
 
@@ -158,7 +176,8 @@ def test_invalid_statements_are_rejected_with_a_reason() -> None:
 def test_in_toto_attestation_struct_turns_integers_into_floats() -> None:
     """Why statements are not serialized through in_toto_attestation (docs/decisions.md)."""
     statement = proto_statement.Statement(
-        [ResourceDescriptor(name="x", digest={"sha256": "ab" * 32}).pb], SLSA_PROVENANCE_V1,
+        [ResourceDescriptor(name="x", digest={"sha256": "ab" * 32}).pb],
+        SLSA_PROVENANCE_V1,
         {"sourceDateEpoch": 1735689600, "size": 9007199254740993},
     )
     out = json.loads(json_format.MessageToJson(statement.pb))
@@ -172,8 +191,7 @@ def test_provenance_matches_the_lock_of_every_build_in_a_store(built, monkeypatc
     import os
     from pathlib import Path
 
-    from vial.attest.provenance import compare_with_lock
-
+    from vial.attest.statements.provenance import compare_with_lock
     from vial.buildinfo import BuildRecord
 
     root = Path(os.environ.get("VIAL_PROVENANCE_STORE") or built.store.root)

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from buildhelpers import EXAMPLES, run_vial
 
 MINIMAL = """\
@@ -95,7 +94,7 @@ def test_unknown_debian_package(tmp_path: Path, debian_tools: None) -> None:
 
 def test_unsatisfiable_python_requirement(tmp_path: Path) -> None:
     # An explicit target skips Debian: the requirement is checked against PyPI's real metadata.
-    spec = MINIMAL.replace('[files]', '[base]\nimage = "oci:./base@sha256:' + "0" * 64 + '"\n\n[files]')
+    spec = MINIMAL.replace("[files]", '[base]\nimage = "oci:./base@sha256:' + "0" * 64 + '"\n\n[files]')
     spec += '\n[python]\nversion = "3.11"\nplatform = "manylinux_2_36_x86_64"\nrequirements = ["numpy==1.0.0.999"]\n'
     project = _project(tmp_path, spec)
     process = run_vial(["-q", "lock", str(project)], tmp_path / "home", check=False)
@@ -121,7 +120,7 @@ def test_stale_lock_names_what_changed(tmp_path: Path) -> None:
 
 def test_no_docker_engine_for_run(tmp_path: Path) -> None:
     from vial.oci import MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, Descriptor, ImageConfig, Manifest
-    from vial.registry.store import Store
+    from vial.store import Store
 
     store = Store(tmp_path / "home")
     layer = store.put_bytes(b"\0" * 1024)
@@ -132,7 +131,10 @@ def test_no_docker_engine_for_run(tmp_path: Path) -> None:
     )
     store.tag("tiny:1", store.put_image(manifest))
     process = run_vial(
-        ["-q", "run", "--runtime", "docker", "tiny:1"], tmp_path / "home", env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}, check=False
+        ["-q", "run", "--runtime", "docker", "tiny:1"],
+        tmp_path / "home",
+        env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"},
+        check=False,
     )
     assert process.returncode != 0
     _assert_one_line_error(process.stderr, "no Docker engine", "no-docker.sock")

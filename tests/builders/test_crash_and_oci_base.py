@@ -13,7 +13,7 @@ from pathlib import Path
 from buildhelpers import VIAL, run_vial
 
 from vial.oci import MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, Descriptor, ImageConfig, Manifest
-from vial.registry.store import Store
+from vial.store import Store
 
 
 def _base_layout(directory: Path) -> str:
@@ -71,8 +71,10 @@ def test_killed_build_leaves_no_partial_blob_or_index_entry(tmp_path: Path) -> N
     project = _project(tmp_path, data_mb=400)
     home = tmp_path / "home"
     process = subprocess.Popen(
-        [VIAL, "-q", "build", str(project)], env={**os.environ, "VIAL_HOME": str(home)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [VIAL, "-q", "build", str(project)],
+        env={**os.environ, "VIAL_HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     killed_while_packing = False

@@ -6,7 +6,6 @@ import csv
 from pathlib import Path
 
 import pytest
-
 from buildhelpers import Built, run_vial
 
 pytestmark = [pytest.mark.docker, pytest.mark.mmdebstrap, pytest.mark.slow]
@@ -49,7 +48,9 @@ def test_longley_matches_nist_certified_values(
 def test_mtcars_matches_r(built_examples: dict[str, Built], docker_engine: None, tmp_path: Path) -> None:
     built = built_examples["mtcars-lm"]
     outputs = tmp_path / "out"
-    process = run_vial(["-q", "run", "--insecure-skip-verify", "mtcars-lm:1.0.0", "--outputs", str(outputs)], built.home)
+    process = run_vial(
+        ["-q", "run", "--insecure-skip-verify", "mtcars-lm:1.0.0", "--outputs", str(outputs)], built.home
+    )
     assert "n=32" in process.stdout
     rows = _results(outputs / "results.csv")
     for term, expected in R_MTCARS.items():
@@ -59,7 +60,16 @@ def test_mtcars_matches_r(built_examples: dict[str, Built], docker_engine: None,
 def test_run_passes_command_and_exit_code(built_examples: dict[str, Built], docker_engine: None) -> None:
     built = built_examples["longley-ols"]
     process = run_vial(
-        ["-q", "run", "--insecure-skip-verify", built.digest, "--", "python3", "-c", "import numpy, sys; print(numpy.__version__); sys.exit(7)"],
+        [
+            "-q",
+            "run",
+            "--insecure-skip-verify",
+            built.digest,
+            "--",
+            "python3",
+            "-c",
+            "import numpy, sys; print(numpy.__version__); sys.exit(7)",
+        ],
         built.home,
         check=False,
     )
@@ -68,7 +78,7 @@ def test_run_passes_command_and_exit_code(built_examples: dict[str, Built], dock
 
 
 def test_image_config_and_annotations(built_examples: dict[str, Built]) -> None:
-    from vial.registry.store import Store
+    from vial.store import Store
 
     built = built_examples["longley-ols"]
     image = Store(built.home).image(built.digest)
@@ -80,9 +90,7 @@ def test_image_config_and_annotations(built_examples: dict[str, Built]) -> None:
     assert annotations["org.opencontainers.image.title"] == "longley-ols"
     assert annotations["org.opencontainers.image.licenses"] == "MIT"
     assert annotations["org.opencontainers.image.created"] == "1970-01-01T00:00:00Z"
-    assert [layer.media_type for layer in image.manifest.layers] == [
-        "application/vnd.oci.image.layer.v1.tar+zstd"
-    ] * 4
+    assert [layer.media_type for layer in image.manifest.layers] == ["application/vnd.oci.image.layer.v1.tar+zstd"] * 4
 
 
 def test_python_layer_is_installed_for_the_image(built_examples: dict[str, Built]) -> None:
@@ -90,8 +98,8 @@ def test_python_layer_is_installed_for_the_image(built_examples: dict[str, Built
     import io
     import tarfile
 
-    from vial.builders.tarball import iter_layer_tar
-    from vial.registry.store import Store
+    from vial.builders.layers.tarball import iter_layer_tar
+    from vial.store import Store
 
     built = built_examples["longley-ols"]
     store = Store(built.home)

@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from buildhelpers import Built, run_vial
 
 pytestmark = [pytest.mark.docker, pytest.mark.mmdebstrap, pytest.mark.slow]
@@ -30,7 +29,7 @@ def signed_examples(built_examples: dict[str, Built], tmp_path_factory: pytest.T
 version: 1
 signers:
   release:
-    key: {keys / f'{name}.pub'}
+    key: {keys / f"{name}.pub"}
 require:
   - predicate: provenance
     signers: [release]
@@ -49,7 +48,10 @@ def _rows(path: Path) -> dict[str, dict[str, str]]:
 
 @pytest.mark.parametrize("example", ["longley-ols", "mtcars-lm"])
 def test_example_runs_verified_on_docker_and_bwrap(
-    example: str, built_examples: dict[str, Built], signed_examples: dict[str, Path], docker_engine: None,
+    example: str,
+    built_examples: dict[str, Built],
+    signed_examples: dict[str, Path],
+    docker_engine: None,
     tmp_path: Path,
 ) -> None:
     if shutil.which("bwrap") is None:
@@ -60,13 +62,29 @@ def test_example_runs_verified_on_docker_and_bwrap(
     report = json.loads(process.stdout)
     assert report["verified"] is True, report["rules"]
     assert [r["name"] for r in report["rules"]] == [
-        "integrity", "require provenance: 1 of [release]", "provenance.builder_id", "provenance.pinned_dependencies"]
+        "integrity",
+        "require provenance: 1 of [release]",
+        "provenance.builder_id",
+        "provenance.pinned_dependencies",
+    ]
     outputs = {}
     stdout = {}
     for runtime in ("docker", "bwrap"):
         outputs[runtime] = tmp_path / runtime
-        process = run_vial(["-q", "run", built.digest, "--policy", str(policy), "--runtime", runtime,
-                            "--outputs", str(outputs[runtime])], built.home)
+        process = run_vial(
+            [
+                "-q",
+                "run",
+                built.digest,
+                "--policy",
+                str(policy),
+                "--runtime",
+                runtime,
+                "--outputs",
+                str(outputs[runtime]),
+            ],
+            built.home,
+        )
         stdout[runtime] = process.stdout
     assert stdout["docker"] == stdout["bwrap"]
     assert (outputs["docker"] / "results.csv").read_bytes() == (outputs["bwrap"] / "results.csv").read_bytes()
@@ -82,8 +100,21 @@ def test_example_with_an_untrusted_policy_does_not_run(
 ) -> None:
     # The longley policy trusts the longley key only: mtcars' provenance is signed by another key.
     built = built_examples["mtcars-lm"]
-    process = run_vial(["-q", "run", built.digest, "--policy", str(signed_examples["longley-ols"]),
-                        "--runtime", "bwrap", "--outputs", str(tmp_path / "out")], built.home, check=False)
+    process = run_vial(
+        [
+            "-q",
+            "run",
+            built.digest,
+            "--policy",
+            str(signed_examples["longley-ols"]),
+            "--runtime",
+            "bwrap",
+            "--outputs",
+            str(tmp_path / "out"),
+        ],
+        built.home,
+        check=False,
+    )
     assert process.returncode == 2
     assert "not verified, not run: require provenance" in process.stderr
     assert not (tmp_path / "out").exists()

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from buildhelpers import Built, build_example, run_vial
 
 pytestmark = [pytest.mark.mmdebstrap, pytest.mark.slow]

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from vial.oci import ANNOTATION_REF_NAME, MEDIA_TYPE_MANIFEST, Descriptor, Index
-from vial.registry.store import Store
+from vial.store import Store
 
 VIAL = str(Path(sys.executable).parent / "vial")
 
@@ -21,8 +21,10 @@ def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
     )
     (tmp_path / "home" / "index.json").write_bytes(Index(entries).to_bytes())
     process = subprocess.Popen(
-        [VIAL, "images"], env={**os.environ, "VIAL_HOME": str(tmp_path / "home")},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [VIAL, "images"],
+        env={**os.environ, "VIAL_HOME": str(tmp_path / "home")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     assert process.stdout is not None and process.stderr is not None
     first = process.stdout.readline()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vial.builders.init import init_project
+from vial.builders.intake.init import init_project
 from vial.errors import SpecError
 from vial.lockfile import Lock, LockedFile, LockInputs, stale_reasons
 from vial.spec import load_spec, parse_spec
@@ -28,7 +28,12 @@ def test_base_must_be_debian_or_pinned_oci() -> None:
         parse_spec(BASE + '[base]\nimage = "oci:./layout"\n')
     with pytest.raises(SpecError, match=r"\[base\] image"):
         parse_spec(BASE + '[base]\nimage = "ubuntu:jammy"\n')
-    spec = parse_spec(BASE + '[base]\nimage = "oci:./layout@sha256:' + "a" * 64 + '"\n[python]\nversion = "3.12"\nrequirements = ["six"]\n')
+    spec = parse_spec(
+        BASE
+        + '[base]\nimage = "oci:./layout@sha256:'
+        + "a" * 64
+        + '"\n[python]\nversion = "3.12"\nrequirements = ["six"]\n'
+    )
     assert spec.base.kind == "oci" and spec.base.oci_path == "./layout"
 
 
@@ -52,7 +57,9 @@ def test_stale_reasons_name_every_change() -> None:
 
 
 def test_lock_roundtrip_is_stable() -> None:
-    lock = Lock(inputs=LockInputs(base="debian:bookworm"), files=[LockedFile(path="a", kind="code", sha256="d" * 64, size=3)])
+    lock = Lock(
+        inputs=LockInputs(base="debian:bookworm"), files=[LockedFile(path="a", kind="code", sha256="d" * 64, size=3)]
+    )
     text = lock.to_toml()
     assert Lock.from_toml(text) == lock
     assert Lock.from_toml(text).to_toml() == text

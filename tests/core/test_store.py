@@ -9,7 +9,7 @@ import pytest
 
 from vial.errors import IntegrityError, NotFoundError
 from vial.oci import MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, Descriptor, ImageConfig, Manifest
-from vial.registry.store import Store
+from vial.store import Store
 
 
 def _image(store: Store) -> Descriptor:

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from vial.builders.tarball import (
-    Entry,
+from vial.builders.layers.tarball import (
     REGULAR,
+    Entry,
     entries_from_directory,
     entries_from_tar,
     iter_layer_tar,
     write_layer,
 )
 from vial.errors import BuildError
-from vial.registry.store import Store
+from vial.store import Store
 
 
 def _tree(root: Path, order: list[str], mtime: float, umask: int) -> None:
@@ -99,7 +99,11 @@ def test_hardlinks_symlinks_and_special_files(tmp_path: Path) -> None:
 def test_tar_source_keeps_ownership_and_drops_devices(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, kind in [("./etc/", tarfile.DIRTYPE), ("./dev/null", tarfile.CHRTYPE), ("./etc/shadow", tarfile.REGTYPE)]:
+        for name, kind in [
+            ("./etc/", tarfile.DIRTYPE),
+            ("./dev/null", tarfile.CHRTYPE),
+            ("./etc/shadow", tarfile.REGTYPE),
+        ]:
             info = tarfile.TarInfo(name)
             info.type = kind
             info.mtime = 123456

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from policyhelpers import BUSYBOX, busybox_entries, put_image, put_layer, sign_provenance, write_key, write_policy
-from vial.attest.keys import SigningKey
-from vial.registry.store import Image, Store
+
+from vial.attest.signing.keys import SigningKey
+from vial.store import Image, Store
 
 
 @dataclass

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from vial.attest.statement import VIAL_REPRODUCTION_V1
-from vial.policies.policy import IdentitySigner, KeySigner, load_policy
+from vial.attest.statements.statement import VIAL_REPRODUCTION_V1
+from vial.policies.model.policy import IdentitySigner, KeySigner, load_policy
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "policies" / "examples"
 

@@ -28,10 +28,31 @@ def _run(world, runtime: str, tmp_path: Path, *extra: str) -> subprocess.Complet
     (tmp_path / "in" / "data.txt").write_text("input data\n")
     outputs = tmp_path / f"out-{runtime}"
     return subprocess.run(
-        [VIAL, "-q", "run", "demo:1.0.0", "--policy", str(world.policy), "--runtime", runtime,
-         "--input", f"{tmp_path / 'in'}:/in", "--outputs", str(outputs), "-e", "GREETING=hello", *extra,
-         "--", "sh", "-c", SCRIPT],
-        capture_output=True, text=True, env=dict(os.environ), check=False,
+        [
+            VIAL,
+            "-q",
+            "run",
+            "demo:1.0.0",
+            "--policy",
+            str(world.policy),
+            "--runtime",
+            runtime,
+            "--input",
+            f"{tmp_path / 'in'}:/in",
+            "--outputs",
+            str(outputs),
+            "-e",
+            "GREETING=hello",
+            *extra,
+            "--",
+            "sh",
+            "-c",
+            SCRIPT,
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        check=False,
     )
 
 
@@ -41,7 +62,12 @@ def test_docker_and_bwrap_give_the_same_results(world, docker_client, bwrap, tmp
     for runtime, process in results.items():
         assert process.returncode == 3, (runtime, process.stderr)
         assert process.stdout.splitlines() == [
-            "verified", "input data", "hello", "root-read-only", "input-read-only", "interfaces: lo",
+            "verified",
+            "input data",
+            "hello",
+            "root-read-only",
+            "input-read-only",
+            "interfaces: lo",
         ], (runtime, process.stdout)
         assert (tmp_path / f"out-{runtime}" / "result.txt").read_text() == "result\n"
     assert results["docker"].stdout == results["bwrap"].stdout

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vial.policies import source as sources
-from vial.policies.policy import load_policy
-from vial.policies.source import Source, open_source
-from vial.policies.verify import verify_source
+from vial.policies.engine import source as sources
+from vial.policies.engine.source import Source, open_source
+from vial.policies.engine.verify import verify_source
+from vial.policies.model.policy import load_policy
 
 
 def test_a_plugged_in_resolver_is_used(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]

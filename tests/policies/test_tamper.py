@@ -14,11 +14,10 @@ import stat
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from policyhelpers import (
     BUILDER_ID,
     Entry,
@@ -32,13 +31,14 @@ from policyhelpers import (
     write_key,
     write_policy,
 )
-from vial.attest.keys import generate
+
 from vial.attest.referrers import attach_bundle, list_referrers, read_bundle
-from vial.attest.statement import CYCLONEDX_BOM, SLSA_PROVENANCE_V1, VIAL_REPRODUCTION_V1
+from vial.attest.signing.keys import generate
+from vial.attest.statements.statement import CYCLONEDX_BOM, SLSA_PROVENANCE_V1, VIAL_REPRODUCTION_V1
 from vial.oci import Descriptor, ImageConfig, Manifest
-from vial.policies.policy import load_policy
-from vial.policies.run import NotVerified, verify_and_run
-from vial.policies.runtime_docker import RunOptions
+from vial.policies.model.policy import load_policy
+from vial.policies.runtime.docker import RunOptions
+from vial.policies.runtime.run import NotVerified, verify_and_run
 
 pytestmark = [pytest.mark.docker]
 
@@ -72,7 +72,9 @@ def _copy_referrers(world, target: Descriptor) -> None:  # type: ignore[no-untyp
 
 def _signed_image(world, entries: list[Entry], name: str = "evil:1.0.0") -> str:  # type: ignore[no-untyped-def]
     """An image with hostile layer entries, validly signed by the trusted key: signatures do not make a tar safe."""
-    image = put_image(world.store, [put_layer(world.store, busybox_entries()), put_layer(world.store, entries)], name=name)
+    image = put_image(
+        world.store, [put_layer(world.store, busybox_entries()), put_layer(world.store, entries)], name=name
+    )
     sign_provenance(world.store, image, world.ci, project="evil")
     return name
 
@@ -109,8 +111,12 @@ def _extra_layer(world):  # type: ignore[no-untyped-def]
 
 def _changed_config(world, **changes):  # type: ignore[no-untyped-def]
     config = world.image.config
-    new = ImageConfig(diff_ids=config.diff_ids, env=changes.get("env", config.env), cmd=changes.get("cmd", config.cmd),
-                      workdir=config.workdir)
+    new = ImageConfig(
+        diff_ids=config.diff_ids,
+        env=changes.get("env", config.env),
+        cmd=changes.get("cmd", config.cmd),
+        workdir=config.workdir,
+    )
     raw = new.to_bytes()
     digest = world.store.put_bytes(raw)
     manifest = world.image.manifest
@@ -141,8 +147,12 @@ def _config_in_place(world):  # type: ignore[no-untyped-def]
 
 @attack("attestation-for-another-image")
 def _other_subject(world):  # type: ignore[no-untyped-def]
-    unsigned = put_image(world.store, [put_layer(world.store, [*busybox_entries(), Entry("etc/x", data=b"x")])],
-                         name="demo:1.0.1", version="1.0.1")
+    unsigned = put_image(
+        world.store,
+        [put_layer(world.store, [*busybox_entries(), Entry("etc/x", data=b"x")])],
+        name="demo:1.0.1",
+        version="1.0.1",
+    )
     bundle = read_bundle(world.store, list_referrers(world.store, world.image.digest)[0])
     attach_bundle(world.store, unsigned.descriptor, bundle, SLSA_PROVENANCE_V1)
     return "demo:1.0.1", world.policy, "attests subject"
@@ -150,16 +160,28 @@ def _other_subject(world):  # type: ignore[no-untyped-def]
 
 @attack("signature-by-an-untrusted-key")
 def _untrusted_key(world):  # type: ignore[no-untyped-def]
-    image = put_image(world.store, [put_layer(world.store, [*busybox_entries(), Entry("etc/y", data=b"y")])], name="demo:2.0.0")
+    image = put_image(
+        world.store, [put_layer(world.store, [*busybox_entries(), Entry("etc/y", data=b"y")])], name="demo:2.0.0"
+    )
     sign_provenance(world.store, image, generate(), version="2.0.0")
     return "demo:2.0.0", world.policy, "no trusted signer holds"
 
 
 @attack("signed-payload-altered")
 def _payload_altered(world):  # type: ignore[no-untyped-def]
-    image = put_image(world.store, [put_layer(world.store, [*busybox_entries(), Entry("etc/z", data=b"z")])], name="demo:2.0.1")
-    bundle = json.loads(sign(world.store, image, SLSA_PROVENANCE_V1, provenance("demo", "2.0.1"), world.ci,
-                             subject_digest="sha256:" + "0" * 64))
+    image = put_image(
+        world.store, [put_layer(world.store, [*busybox_entries(), Entry("etc/z", data=b"z")])], name="demo:2.0.1"
+    )
+    bundle = json.loads(
+        sign(
+            world.store,
+            image,
+            SLSA_PROVENANCE_V1,
+            provenance("demo", "2.0.1"),
+            world.ci,
+            subject_digest="sha256:" + "0" * 64,
+        )
+    )
     import base64
 
     payload = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
@@ -174,12 +196,17 @@ def _threshold(world):  # type: ignore[no-untyped-def]
     alice, alice_pub = write_key(world.root, "alice")
     _, bob_pub = write_key(world.root, "bob")
     _, carol_pub = write_key(world.root, "carol")
-    reproduction = {"rebuilder": {"id": "alice"}, "match": True,
-                    "expected": {"digest": {"sha256": world.image.digest.removeprefix("sha256:")}},
-                    "obtained": {"digest": {"sha256": world.image.digest.removeprefix("sha256:")}}}
+    reproduction = {
+        "rebuilder": {"id": "alice"},
+        "match": True,
+        "expected": {"digest": {"sha256": world.image.digest.removeprefix("sha256:")}},
+        "obtained": {"digest": {"sha256": world.image.digest.removeprefix("sha256:")}},
+    }
     sign(world.store, world.image, VIAL_REPRODUCTION_V1, reproduction, alice)
     sign(world.store, world.image, VIAL_REPRODUCTION_V1, {**reproduction, "note": "again"}, alice)
-    policy = write_policy(world.root / "threshold.yaml", f"""
+    policy = write_policy(
+        world.root / "threshold.yaml",
+        f"""
 version: 1
 signers:
   ci: {{key: {world.ci_pub}}}
@@ -190,14 +217,19 @@ signers:
 require:
   - {{predicate: provenance, signers: [ci]}}
   - {{predicate: reproduction, signers: [alice, alice-again, bob, carol], threshold: 2}}
-""")
+""",
+    )
     return "demo:1.0.0", policy, "1 distinct trusted signer"
 
 
 @attack("rollback-to-an-older-signed-version")
 def _rollback(world):  # type: ignore[no-untyped-def]
-    newer = put_image(world.store, [put_layer(world.store, [*busybox_entries(), Entry("etc/v2", data=b"2")])],
-                      name="demo:1.1.0", version="1.1.0")
+    newer = put_image(
+        world.store,
+        [put_layer(world.store, [*busybox_entries(), Entry("etc/v2", data=b"2")])],
+        name="demo:1.1.0",
+        version="1.1.0",
+    )
     sign_provenance(world.store, newer, world.ci, version="1.1.0")
     policy = write_policy(world.root / "newest.yaml", world.policy.read_text() + "image_version:\n  newest: true\n")
     return "demo:1.0.0", policy, "rollback"
@@ -211,41 +243,60 @@ def _minimum(world):  # type: ignore[no-untyped-def]
 
 @attack("missing-provenance")
 def _missing(world):  # type: ignore[no-untyped-def]
-    image = put_image(world.store, [put_layer(world.store, [*busybox_entries(), Entry("etc/w", data=b"w")])], name="demo:3.0.0")
+    image = put_image(
+        world.store, [put_layer(world.store, [*busybox_entries(), Entry("etc/w", data=b"w")])], name="demo:3.0.0"
+    )
     sign(world.store, image, CYCLONEDX_BOM, {"bomFormat": "CycloneDX", "components": []}, world.ci)
     return "demo:3.0.0", world.policy, "no valid provenance attestation"
 
 
 @attack("unpinned-dependency-in-provenance")
 def _unpinned(world):  # type: ignore[no-untyped-def]
-    image = put_image(world.store, [put_layer(world.store, [*busybox_entries(), Entry("etc/u", data=b"u")])], name="demo:4.0.0")
-    deps = [{"name": "busybox-static", "digest": {"sha256": "ab" * 32}},
-            {"name": "requests", "uri": "pkg:pypi/requests"}]
+    image = put_image(
+        world.store, [put_layer(world.store, [*busybox_entries(), Entry("etc/u", data=b"u")])], name="demo:4.0.0"
+    )
+    deps = [
+        {"name": "busybox-static", "digest": {"sha256": "ab" * 32}},
+        {"name": "requests", "uri": "pkg:pypi/requests"},
+    ]
     sign_provenance(world.store, image, world.ci, version="4.0.0", dependencies=deps)
-    policy = write_policy(world.root / "pinned.yaml", world.policy.read_text() + "provenance:\n  pinned_dependencies: true\n")
+    policy = write_policy(
+        world.root / "pinned.yaml", world.policy.read_text() + "provenance:\n  pinned_dependencies: true\n"
+    )
     return "demo:4.0.0", policy, "not hash-pinned: requests"
 
 
 @attack("untrusted-builder")
 def _builder(world):  # type: ignore[no-untyped-def]
-    image = put_image(world.store, [put_layer(world.store, [*busybox_entries(), Entry("etc/b", data=b"b")])], name="demo:5.0.0")
+    image = put_image(
+        world.store, [put_layer(world.store, [*busybox_entries(), Entry("etc/b", data=b"b")])], name="demo:5.0.0"
+    )
     sign_provenance(world.store, image, world.ci, version="5.0.0", builder="https://evil.example/builder")
-    policy = write_policy(world.root / "builder.yaml",
-                          world.policy.read_text() + f"provenance:\n  builder_ids: ['{BUILDER_ID}']\n")
+    policy = write_policy(
+        world.root / "builder.yaml", world.policy.read_text() + f"provenance:\n  builder_ids: ['{BUILDER_ID}']\n"
+    )
     return "demo:5.0.0", policy, "builder"
 
 
 @attack("too-old")
 def _too_old(world):  # type: ignore[no-untyped-def]
-    image = put_image(world.store, [put_layer(world.store, [*busybox_entries(), Entry("etc/o", data=b"o")])], name="demo:6.0.0")
-    sign_provenance(world.store, image, world.ci, version="6.0.0", finished=datetime.now(timezone.utc) - timedelta(days=90))
+    image = put_image(
+        world.store, [put_layer(world.store, [*busybox_entries(), Entry("etc/o", data=b"o")])], name="demo:6.0.0"
+    )
+    sign_provenance(
+        world.store, image, world.ci, version="6.0.0", finished=datetime.now(UTC) - timedelta(days=90)
+    )
     policy = write_policy(world.root / "age.yaml", world.policy.read_text() + "max_age: 30d\n")
     return "demo:6.0.0", policy, "max_age"
 
 
 @attack("path-traversal-entry")
 def _traversal(world):  # type: ignore[no-untyped-def]
-    return _signed_image(world, [Entry("../../etc/cron.d/evil", data=b"* * * * * root sh\n")]), world.policy, "path traversal"
+    return (
+        _signed_image(world, [Entry("../../etc/cron.d/evil", data=b"* * * * * root sh\n")]),
+        world.policy,
+        "path traversal",
+    )
 
 
 @attack("absolute-path-entry")
@@ -255,7 +306,11 @@ def _absolute(world):  # type: ignore[no-untyped-def]
 
 @attack("symlink-escape")
 def _symlink(world):  # type: ignore[no-untyped-def]
-    return _signed_image(world, [Entry("etc/escape", "symlink", link="../../../../../etc/shadow")]), world.policy, "escapes the root"
+    return (
+        _signed_image(world, [Entry("etc/escape", "symlink", link="../../../../../etc/shadow")]),
+        world.policy,
+        "escapes the root",
+    )
 
 
 @attack("write-through-symlink")
@@ -266,7 +321,11 @@ def _through_symlink(world):  # type: ignore[no-untyped-def]
 
 @attack("hardlink-escape")
 def _hardlink(world):  # type: ignore[no-untyped-def]
-    return _signed_image(world, [Entry("etc/shadow-copy", "hardlink", link="../../../etc/shadow")]), world.policy, "hardlink"
+    return (
+        _signed_image(world, [Entry("etc/shadow-copy", "hardlink", link="../../../etc/shadow")]),
+        world.policy,
+        "hardlink",
+    )
 
 
 @attack("device-node")
@@ -331,7 +390,9 @@ def test_tamper_daemonless_control(world, bwrap, tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     seen: list[str] = []
     options = RunOptions(command=["sh", "-c", "ls / > /outputs/ls"], outputs=tmp_path / "outputs")
-    _, code = verify_and_run("demo:1.0.0", load_policy(world.policy), options, "bwrap", store=world.store, log=seen.append)
+    _, code = verify_and_run(
+        "demo:1.0.0", load_policy(world.policy), options, "bwrap", store=world.store, log=seen.append
+    )
     assert code == 0 and "unpacking the verified layers" in seen
     assert (tmp_path / "outputs" / "ls").read_text().split() == ["bin", "dev", "etc", "outputs", "proc", "tmp"]
     assert not list(scratch.iterdir())  # the root filesystem is removed after the run

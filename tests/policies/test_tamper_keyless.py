@@ -11,19 +11,20 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from policyhelpers import docker_creates, provenance, write_policy
+
 from vial.attest.referrers import attach_bundle
-from vial.attest.sign import KeylessSigner
-from vial.attest.statement import SLSA_PROVENANCE_V1, Statement, Subject
-from vial.policies.policy import load_policy
-from vial.policies.run import NotVerified, verify_and_run
-from vial.policies.runtime_docker import RunOptions
-from vial.policies.source import open_source
-from vial.policies.verify import verify_source
+from vial.attest.signing.sign import KeylessSigner
+from vial.attest.statements.statement import SLSA_PROVENANCE_V1, Statement, Subject
+from vial.policies.engine.source import open_source
+from vial.policies.engine.verify import verify_source
+from vial.policies.model.policy import load_policy
+from vial.policies.runtime.docker import RunOptions
+from vial.policies.runtime.run import NotVerified, verify_and_run
 
 _spec = importlib.util.spec_from_file_location(
-    "vial_keyless_instance", Path(__file__).resolve().parents[1] / "attest" / "test_keyless_roundtrip.py")
+    "vial_keyless_instance", Path(__file__).resolve().parents[1] / "attest" / "test_keyless_roundtrip.py"
+)
 assert _spec is not None and _spec.loader is not None
 keyless = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(keyless)
@@ -50,7 +51,9 @@ def _sign_keyless(world, trust_config: Path, email: str) -> None:  # type: ignor
 
 
 def _policy(world, trust_config: Path, identity: str) -> Path:  # type: ignore[no-untyped-def]
-    return write_policy(world.root / "keyless.yaml", f"""
+    return write_policy(
+        world.root / "keyless.yaml",
+        f"""
 version: 1
 signers:
   researcher:
@@ -60,7 +63,8 @@ signers:
 require:
   - predicate: provenance
     signers: [researcher]
-""")
+""",
+    )
 
 
 def test_tamper_certificate_with_the_wrong_identity(world, instance, docker_client) -> None:  # type: ignore[no-untyped-def]
@@ -68,8 +72,14 @@ def test_tamper_certificate_with_the_wrong_identity(world, instance, docker_clie
     policy = _policy(world, instance, f"san: {keyless.IDENTITY}")
     label, since = uuid.uuid4().hex, time.time()
     with pytest.raises(NotVerified, match="is not researcher@lab.example"):
-        verify_and_run("demo:1.0.0", load_policy(policy), RunOptions(labels={"dev.vial.test": label}), "docker",
-                       store=world.store, log=lambda _: None)
+        verify_and_run(
+            "demo:1.0.0",
+            load_policy(policy),
+            RunOptions(labels={"dev.vial.test": label}),
+            "docker",
+            store=world.store,
+            log=lambda _: None,
+        )
     assert docker_creates(docker_client, label, since) == []
 
 

@@ -6,12 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
-
 from policyhelpers import Entry, put_image, put_layer
+
 from vial.errors import IntegrityError
-from vial.policies.layers import Limits, UnsafeLayerError, symlink_escapes
-from vial.policies.unpack import secure_join, unpack_image
-from vial.registry.store import Store
+from vial.policies.engine.layers import Limits, UnsafeLayerError, symlink_escapes
+from vial.policies.runtime.unpack import secure_join, unpack_image
+from vial.store import Store
 
 
 @pytest.fixture()
@@ -27,16 +27,26 @@ def _unpack(store: Store, tmp_path: Path, *layers: list[Entry], limits: Limits |
 
 def test_whiteouts_and_opaque_directories(store: Store, tmp_path: Path) -> None:
     lower = [
-        Entry("a", "dir", mode=0o755), Entry("a/keep", data=b"keep"), Entry("a/gone", data=b"gone"),
-        Entry("a/gone-dir", "dir", mode=0o755), Entry("a/gone-dir/f", data=b"f"),
-        Entry("o", "dir", mode=0o755), Entry("o/old", data=b"old"), Entry("o/sub", "dir", mode=0o755),
+        Entry("a", "dir", mode=0o755),
+        Entry("a/keep", data=b"keep"),
+        Entry("a/gone", data=b"gone"),
+        Entry("a/gone-dir", "dir", mode=0o755),
+        Entry("a/gone-dir/f", data=b"f"),
+        Entry("o", "dir", mode=0o755),
+        Entry("o/old", data=b"old"),
+        Entry("o/sub", "dir", mode=0o755),
         Entry("o/sub/old", data=b"old"),
-        Entry("link", "symlink", link="a/keep"), Entry("hard", "hardlink", link="a/keep"),
+        Entry("link", "symlink", link="a/keep"),
+        Entry("hard", "hardlink", link="a/keep"),
     ]
     upper = [
-        Entry("a/.wh.gone", data=b""), Entry("a/.wh.gone-dir", data=b""),
-        Entry("o", "dir", mode=0o755), Entry("o/new", data=b"new"), Entry("o/.wh..wh..opq", data=b""),
-        Entry("o/sub", "dir", mode=0o755), Entry("o/sub/new", data=b"new"),
+        Entry("a/.wh.gone", data=b""),
+        Entry("a/.wh.gone-dir", data=b""),
+        Entry("o", "dir", mode=0o755),
+        Entry("o/new", data=b"new"),
+        Entry("o/.wh..wh..opq", data=b""),
+        Entry("o/sub", "dir", mode=0o755),
+        Entry("o/sub/new", data=b"new"),
         Entry("a/keep", data=b"replaced"),
     ]
     root = _unpack(store, tmp_path, lower, upper)
@@ -70,7 +80,9 @@ def test_setuid_bits_are_dropped(store: Store, tmp_path: Path) -> None:
         ([Entry("a/.wh..", data=b"")], "path traversal|malformed whiteout"),
     ],
 )
-def test_hostile_entries_are_refused_and_nothing_is_left(store: Store, tmp_path: Path, entries: list[Entry], reason: str) -> None:
+def test_hostile_entries_are_refused_and_nothing_is_left(
+    store: Store, tmp_path: Path, entries: list[Entry], reason: str
+) -> None:
     with pytest.raises(UnsafeLayerError, match=reason):
         _unpack(store, tmp_path, [Entry("ok", data=b"ok")], entries)
     assert not (tmp_path / "rootfs").exists()
@@ -83,8 +95,12 @@ def test_symlink_from_a_lower_layer_is_not_followed(store: Store, tmp_path: Path
 
 
 def test_a_whiteout_removes_a_symlink_so_a_directory_can_replace_it(store: Store, tmp_path: Path) -> None:
-    root = _unpack(store, tmp_path, [Entry("etc", "symlink", link="x")],
-                   [Entry(".wh.etc", data=b""), Entry("etc", "dir", mode=0o755), Entry("etc/passwd", data=b"x")])
+    root = _unpack(
+        store,
+        tmp_path,
+        [Entry("etc", "symlink", link="x")],
+        [Entry(".wh.etc", data=b""), Entry("etc", "dir", mode=0o755), Entry("etc/passwd", data=b"x")],
+    )
     assert (root / "etc" / "passwd").read_bytes() == b"x" and not (root / "etc").is_symlink()
 
 

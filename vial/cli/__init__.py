@@ -61,7 +61,7 @@ class VialGroup(click.Group):
             sys.exit(141)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+        except Exception as exc:
             if os.environ.get("VIAL_DEBUG"):
                 raise
             fail(f"internal error: {type(exc).__name__}: {exc} (set VIAL_DEBUG=1 for a traceback)", 70)

@@ -17,7 +17,7 @@ PASSWORD_ENV = "VIAL_PASSWORD"
 
 
 def _store():  # type: ignore[no-untyped-def]
-    from vial.registry.store import Store
+    from vial.store import Store
 
     return Store()
 
@@ -30,24 +30,28 @@ def _password(confirm: bool = False) -> bytes:
         return value.encode()
     if not sys.stdin.isatty():
         raise KeyFileError(f"the key's passphrase is needed: set {PASSWORD_ENV} (no terminal to prompt on)")
-    return str(click.prompt("Passphrase for the private key", hide_input=True, confirmation_prompt=confirm, err=True)).encode()
+    return str(
+        click.prompt("Passphrase for the private key", hide_input=True, confirmation_prompt=confirm, err=True)
+    ).encode()
 
 
 def _signer(key: Path | None, identity_token: str | None, trust_config: Path | None, staging: bool):  # type: ignore[no-untyped-def]
-    from vial.attest.keys import load_private_key
-    from vial.attest.sign import KeylessSigner, KeySigner
+    from vial.attest.signing.keys import load_private_key
+    from vial.attest.signing.sign import KeylessSigner, KeySigner
 
     if key is not None:
         if identity_token or trust_config or staging:
             from vial.errors import VialError
 
-            raise VialError("--key signs with a key: drop --identity-token, --trust-config and --staging (keyless options)")
+            raise VialError(
+                "--key signs with a key: drop --identity-token, --trust-config and --staging (keyless options)"
+            )
         return KeySigner(load_private_key(key, _password())), "key"
     return KeylessSigner(trust_config, staging, identity_token), "keyless"
 
 
 def _signer_label(signer: Any) -> str:
-    from vial.attest.sign import KeySigner
+    from vial.attest.signing.sign import KeySigner
 
     if isinstance(signer, KeySigner):
         return f"key {signer.key.hint}"
@@ -66,11 +70,21 @@ def _subject_name(ref: str, store: Any, digest: str) -> str:
 
 
 signing_options = [
-    click.option("--key", "key", type=click.Path(dir_okay=False, path_type=Path),
-                 help="Sign with this private key (vial keygen or cosign generate-key-pair); passphrase from $VIAL_PASSWORD."),
-    click.option("--identity-token", help="Keyless: an OIDC token (else $SIGSTORE_ID_TOKEN, ambient CI credentials, or a browser)."),
-    click.option("--trust-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                 help="Keyless: a Sigstore ClientTrustConfig JSON for a private instance."),
+    click.option(
+        "--key",
+        "key",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Sign with this private key (vial keygen or cosign generate-key-pair); passphrase from $VIAL_PASSWORD.",
+    ),
+    click.option(
+        "--identity-token",
+        help="Keyless: an OIDC token (else $SIGSTORE_ID_TOKEN, ambient CI credentials, or a browser).",
+    ),
+    click.option(
+        "--trust-config",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Keyless: a Sigstore ClientTrustConfig JSON for a private instance.",
+    ),
     click.option("--staging", is_flag=True, help="Keyless: use Sigstore's staging instance."),
 ]
 
@@ -86,13 +100,15 @@ def _with(options: list[Any]) -> Any:
 
 @cli.command()
 @click.option("--type", "kind", type=click.Choice(["ecdsa-p256", "ed25519"]), default="ecdsa-p256", show_default=True)
-@click.option("--output-prefix", default="vial", show_default=True, help="Writes PREFIX.key (encrypted) and PREFIX.pub.")
+@click.option(
+    "--output-prefix", default="vial", show_default=True, help="Writes PREFIX.key (encrypted) and PREFIX.pub."
+)
 @click.option("--force", is_flag=True, help="Overwrite existing key files.")
 @json_option
 @click.pass_obj
 def keygen(out: Output, kind: str, output_prefix: str, force: bool, as_json: bool) -> None:
     """Write a signing key pair; the private key is encrypted (cosign's format) with a passphrase."""
-    from vial.attest import keys
+    from vial.attest.signing import keys
 
     private_path, public_path = Path(f"{output_prefix}.key"), Path(f"{output_prefix}.pub")
     for path in (private_path, public_path):
@@ -110,8 +126,9 @@ def keygen(out: Output, kind: str, output_prefix: str, force: bool, as_json: boo
         click.echo(public_path)
 
 
-def _attach(out: Output, store: Any, descriptor: Any, statement: Any, bundle: bytes, signer: Any,
-            output: Path | None) -> dict[str, Any]:
+def _attach(
+    out: Output, store: Any, descriptor: Any, statement: Any, bundle: bytes, signer: Any, output: Path | None
+) -> dict[str, Any]:
     from vial.attest.referrers import attach_bundle
     from vial.fsutil import atomic_write_bytes
 
@@ -131,15 +148,26 @@ def _attach(out: Output, store: Any, descriptor: Any, statement: Any, bundle: by
 @cli.command()
 @click.argument("ref")
 @_with(signing_options)
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write provenance.sigstore.json and sbom.sigstore.json here.")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write provenance.sigstore.json and sbom.sigstore.json here.",
+)
 @json_option
 @click.pass_obj
-def sign(out: Output, ref: str, key: Path | None, identity_token: str | None, trust_config: Path | None,
-         staging: bool, output_dir: Path | None, as_json: bool) -> None:
+def sign(
+    out: Output,
+    ref: str,
+    key: Path | None,
+    identity_token: str | None,
+    trust_config: Path | None,
+    staging: bool,
+    output_dir: Path | None,
+    as_json: bool,
+) -> None:
     """Sign the build's SLSA provenance and CycloneDX SBOM; store both as referrers of the image."""
-    from vial.attest.provenance import provenance_statement
-    from vial.attest.sbom import sbom_statement
+    from vial.attest.statements.provenance import provenance_statement
+    from vial.attest.statements.sbom import sbom_statement
     from vial.buildinfo import read_record
     from vial.oci import ANNOTATION_LICENSES
 
@@ -167,19 +195,33 @@ def sign(out: Output, ref: str, key: Path | None, identity_token: str | None, tr
 
 @cli.command()
 @click.argument("ref")
-@click.option("--predicate", "predicate_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The predicate: a JSON object.")
+@click.option(
+    "--predicate",
+    "predicate_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The predicate: a JSON object.",
+)
 @click.option("--type", "predicate_type", required=True, help="The predicate type URI.")
 @_with(signing_options)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the bundle here.")
 @json_option
 @click.pass_obj
-def attest(out: Output, ref: str, predicate_file: Path, predicate_type: str, key: Path | None,
-           identity_token: str | None, trust_config: Path | None, staging: bool, output: Path | None,
-           as_json: bool) -> None:
+def attest(
+    out: Output,
+    ref: str,
+    predicate_file: Path,
+    predicate_type: str,
+    key: Path | None,
+    identity_token: str | None,
+    trust_config: Path | None,
+    staging: bool,
+    output: Path | None,
+    as_json: bool,
+) -> None:
     """Sign a predicate about an image (subject: its manifest digest); store it as a referrer."""
     from vial.attest.errors import AttestationError
-    from vial.attest.statement import Statement, Subject
+    from vial.attest.statements.statement import Statement, Subject
 
     try:
         predicate = json.loads(predicate_file.read_bytes())
@@ -188,10 +230,14 @@ def attest(out: Output, ref: str, predicate_file: Path, predicate_type: str, key
     if not isinstance(predicate, dict):
         raise AttestationError(f"{predicate_file}: the predicate must be a JSON object")
     if "://" not in predicate_type:
-        raise AttestationError(f"--type {predicate_type!r}: a predicate type is a URI, e.g. https://slsa.dev/provenance/v1")
+        raise AttestationError(
+            f"--type {predicate_type!r}: a predicate type is a URI, e.g. https://slsa.dev/provenance/v1"
+        )
     store = _store()
     descriptor = store.resolve(ref)
-    statement = Statement((Subject(_subject_name(ref, store, descriptor.digest), descriptor.digest),), predicate_type, predicate)
+    statement = Statement(
+        (Subject(_subject_name(ref, store, descriptor.digest), descriptor.digest),), predicate_type, predicate
+    )
     statement.to_bytes()  # validate before asking for a passphrase or a token
     signer, _ = _signer(key, identity_token, trust_config, staging)
     result = _attach(out, store, descriptor, statement, signer.sign(statement), signer, output)
@@ -203,27 +249,46 @@ def attest(out: Output, ref: str, predicate_file: Path, predicate_type: str, key
 
 @cli.command("verify-attestation")
 @click.argument("ref")
-@click.option("--bundle", "bundles", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A bundle file (repeatable); default: every attestation stored with the image.")
+@click.option(
+    "--bundle",
+    "bundles",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A bundle file (repeatable); default: every attestation stored with the image.",
+)
 @click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Public key (PEM).")
 @click.option("--identity", help="Keyless: the signer's certificate SAN (e-mail or workflow URI).")
 @click.option("--issuer", help="Keyless: the OIDC issuer URL.")
 @click.option("--type", "predicate_type", help="Require this predicate type.")
 @click.option("--staging", is_flag=True, help="Keyless: trust Sigstore's staging root (default: production).")
-@click.option("--trust-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Keyless: a ClientTrustConfig JSON (private instance).")
-@click.option("--trusted-root", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Keyless: a trusted_root.json.")
+@click.option(
+    "--trust-config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Keyless: a ClientTrustConfig JSON (private instance).",
+)
+@click.option(
+    "--trusted-root", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Keyless: a trusted_root.json."
+)
 @json_option
 @click.pass_obj
-def verify_attestation(out: Output, ref: str, bundles: tuple[Path, ...], key: Path | None, identity: str | None,
-                       issuer: str | None, predicate_type: str | None, staging: bool, trust_config: Path | None,
-                       trusted_root: Path | None, as_json: bool) -> None:
+def verify_attestation(
+    out: Output,
+    ref: str,
+    bundles: tuple[Path, ...],
+    key: Path | None,
+    identity: str | None,
+    issuer: str | None,
+    predicate_type: str | None,
+    staging: bool,
+    trust_config: Path | None,
+    trusted_root: Path | None,
+    as_json: bool,
+) -> None:
     """Verify attestations of an image: signature, signer, subject digest, payload and predicate type."""
     from vial.attest.errors import VerificationError
-    from vial.attest.keys import load_public_key
     from vial.attest.referrers import list_referrers, read_bundle
-    from vial.attest.verify import verify_keyless, verify_with_key
+    from vial.attest.signing.keys import load_public_key
+    from vial.attest.signing.verify import verify_keyless, verify_with_key
     from vial.errors import VialError
 
     if (key is None) == (identity is None and issuer is None):
@@ -239,16 +304,29 @@ def verify_attestation(out: Output, ref: str, bundles: tuple[Path, ...], key: Pa
         for referrer in list_referrers(store, digest, predicate_type):
             items.append((f"referrer {referrer.digest}", read_bundle(store, referrer)))
         if not items:
-            raise VerificationError(f"no attestations stored for {digest}" + (f" of type {predicate_type}" if predicate_type else ""))
+            raise VerificationError(
+                f"no attestations stored for {digest}" + (f" of type {predicate_type}" if predicate_type else "")
+            )
     public = load_public_key(key) if key is not None else None
     results = []
     for origin, raw in items:
         if public is not None:
             verified = verify_with_key(raw, public, digest, predicate_type, origin)
         else:
-            verified = verify_keyless(raw, identity or "", issuer or "", digest, predicate_type,
-                                      "staging" if staging else "production", trust_config, trusted_root, origin)
-        results.append({"source": origin, "predicate_type": verified.statement.predicate_type, "signer": verified.signer})
+            verified = verify_keyless(
+                raw,
+                identity or "",
+                issuer or "",
+                digest,
+                predicate_type,
+                "staging" if staging else "production",
+                trust_config,
+                trusted_root,
+                origin,
+            )
+        results.append(
+            {"source": origin, "predicate_type": verified.statement.predicate_type, "signer": verified.signer}
+        )
     if as_json:
         emit_json({"image": digest, "verified": results})
     else:
@@ -268,8 +346,13 @@ def attestations(ref: str, predicate_type: str | None, as_json: bool) -> None:
     digest = store.resolve(ref).digest
     found = list_referrers(store, digest, predicate_type)
     rows = [
-        {"referrer": r.digest, "predicate_type": r.predicate_type, "signer": r.signer, "created": r.created,
-         "bundle_digest": r.bundle.digest}
+        {
+            "referrer": r.digest,
+            "predicate_type": r.predicate_type,
+            "signer": r.signer,
+            "created": r.created,
+            "bundle_digest": r.bundle.digest,
+        }
         for r in found
     ]
     if as_json:
@@ -283,7 +366,7 @@ def attestations(ref: str, predicate_type: str | None, as_json: bool) -> None:
 @click.argument("ref")
 def provenance(ref: str) -> None:
     """Print the (unsigned) SLSA provenance statement of an image, from its build record."""
-    from vial.attest.provenance import provenance_statement
+    from vial.attest.statements.provenance import provenance_statement
     from vial.buildinfo import read_record
 
     store = _store()
@@ -296,11 +379,16 @@ def provenance(ref: str) -> None:
 @click.argument("ref")
 def sbom(ref: str) -> None:
     """Print the CycloneDX SBOM (JSON) of an image, from its build record."""
-    from vial.attest.sbom import sbom_document
+    from vial.attest.statements.sbom import sbom_document
     from vial.buildinfo import read_record
     from vial.oci import ANNOTATION_LICENSES
 
     store = _store()
     image = store.image(ref)
-    emit_json(sbom_document(read_record(store.root, image.digest), image.manifest.annotations.get(ANNOTATION_LICENSES),
-                            name=_subject_name(ref, store, image.digest)))
+    emit_json(
+        sbom_document(
+            read_record(store.root, image.digest),
+            image.manifest.annotations.get(ANNOTATION_LICENSES),
+            name=_subject_name(ref, store, image.digest),
+        )
+    )

@@ -7,12 +7,12 @@ from pathlib import Path
 import click
 
 from vial.builders.image import build_project
-from vial.builders.init import init_project
-from vial.builders.locking import lock_project, read_project
+from vial.builders.intake.init import init_project
+from vial.builders.lock.locking import lock_project, read_project
 from vial.cli import cli
 from vial.cli.output import Output, emit_json, json_option
 from vial.errors import VialError
-from vial.registry.store import Store
+from vial.store import Store
 
 project_argument = click.argument(
     "project_dir", default=".", type=click.Path(file_okay=False, path_type=Path), metavar="[DIR]"
@@ -51,9 +51,7 @@ def lock(out: Output, project_dir: Path, upgrade: bool, as_json: bool) -> None:
     if as_json:
         emit_json(summary)
     else:
-        out.status(
-            f"locked {summary['debian']} Debian packages, {summary['python']} wheels, {summary['files']} files"
-        )
+        out.status(f"locked {summary['debian']} Debian packages, {summary['python']} wheels, {summary['files']} files")
         click.echo(str(state.lock_path))
 
 

@@ -12,13 +12,13 @@ from vial.cli import cli
 from vial.cli.output import Output, emit_json, json_option
 from vial.errors import ServiceError
 from vial.home import default_home
-from vial.registry.kubo import ENV_API
-from vial.registry.releases import ORIGIN_ENV, split_ref
-from vial.registry.store import Store
-from vial.registry.unixfs import DEFAULT_PROFILE, PROFILES
+from vial.registry.ipfs.kubo import ENV_API
+from vial.registry.ipfs.unixfs import DEFAULT_PROFILE, PROFILES
+from vial.registry.log.releases import ORIGIN_ENV, split_ref
+from vial.store import Store
 
 if TYPE_CHECKING:
-    from vial.registry.ipns import IpnsClient
+    from vial.registry.ipfs.ipns import IpnsClient
 
 node_option = click.option(
     "--node",
@@ -29,7 +29,7 @@ node_option = click.option(
 
 
 def _client(node: str | None, what: str) -> IpnsClient:
-    from vial.registry.ipns import IpnsClient
+    from vial.registry.ipfs.ipns import IpnsClient
 
     url = node or os.environ.get(ENV_API)
     if not url:
@@ -58,7 +58,7 @@ def _client(node: str | None, what: str) -> IpnsClient:
 @click.pass_obj
 def share_cmd(out: Output, origin: str | None, node: str | None, profile: str, as_json: bool) -> None:
     """Pin the release log to an IPFS node and publish it under the log's IPNS name."""
-    from vial.registry.follow import share
+    from vial.registry.log.follow import share
 
     with _client(node, "share the log on") as client:
         result = share(default_home(), origin, client, profile)
@@ -92,7 +92,7 @@ def follow_cmd(
     out: Output, ipns_name: str | None, node: str | None, key: str | None, list_: bool, as_json: bool
 ) -> None:
     """Fetch the log an IPNS name points to, verify it, and follow it (refusing rollback and forks)."""
-    from vial.registry.follow import Follows, follow
+    from vial.registry.log.follow import Follows, follow
 
     if list_ or not ipns_name:
         records = Follows(default_home()).all()
@@ -131,7 +131,7 @@ def follow_cmd(
 @click.pass_obj
 def get_cmd(out: Output, name_version: str, node: str | None, origin: str | None, as_json: bool) -> None:
     """Pull a published NAME:VERSION by the CID its log records (proof and digest checked), tag it."""
-    from vial.registry.follow import get_release
+    from vial.registry.log.follow import get_release
 
     name, version = split_ref(name_version)
     with _client(node, f"pull {name_version} from") as client:

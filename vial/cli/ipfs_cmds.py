@@ -9,12 +9,12 @@ import click
 from vial.cli import cli
 from vial.cli.output import Output, emit_json, json_option
 from vial.errors import ServiceError
-from vial.registry.cid import CID
-from vial.registry.ipfs import CID_REF_PREFIXES, export_car, image_cid, import_car, parse_cid_ref, pin, pull
-from vial.registry.kubo import ENV_API, KuboClient, client_from_env
-from vial.registry.pinsvc import ENV_SERVICE, ENV_TOKEN, service_from_env
-from vial.registry.store import Store
-from vial.registry.unixfs import DEFAULT_PROFILE, PROFILES, Importer
+from vial.registry.ipfs.cid import CID
+from vial.registry.ipfs.images import CID_REF_PREFIXES, export_car, image_cid, import_car, parse_cid_ref, pin, pull
+from vial.registry.ipfs.kubo import ENV_API, KuboClient, client_from_env
+from vial.registry.ipfs.pinsvc import ENV_SERVICE, ENV_TOKEN, service_from_env
+from vial.registry.ipfs.unixfs import DEFAULT_PROFILE, PROFILES, Importer
+from vial.store import Store
 
 profile_option = click.option(
     "--profile",

@@ -9,10 +9,11 @@ from typing import Any
 
 import click
 
+from vial.builders.diff import VersionDiff, diff_images, load_side
 from vial.cli import cli
 from vial.cli.output import Output, emit_json, json_option
 from vial.errors import VialError
-from vial.registry.releases import (
+from vial.registry.log.releases import (
     ORIGIN_ENV,
     Head,
     ProvenRelease,
@@ -21,8 +22,7 @@ from vial.registry.releases import (
     split_ref,
     verify_release_bundle,
 )
-from vial.registry.store import Store
-from vial.registry.versiondiff import VersionDiff, diff_images, load_side
+from vial.store import Store
 
 
 def log_option(function: Any) -> Any:

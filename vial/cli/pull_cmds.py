@@ -4,7 +4,7 @@
 * a CID (``ipfs://``, ``/ipfs/``, ``cid:``, or anything else without a ``:``): from an IPFS node
   (``ipfs_cmds``);
 * ``NAME:VERSION`` (anything else): a release of a followed (or the local) log, by the CID it records, its proof
-  and manifest digest checked (``vial get``, ``vial.registry.follow.get_release``).
+  and manifest digest checked (``vial get``, ``vial.registry.log.follow.get_release``).
 
 Both other modules define a ``pull`` of their own; this module imports them first and then
 registers itself, so this one is the ``pull`` the group knows whichever module was loaded first.
@@ -42,7 +42,7 @@ def pull(
     as_json: bool,
 ) -> None:
     """Pull an image from a registry, from IPFS by CID, or as a published NAME:VERSION; verify it all."""
-    from vial.registry.ipfs import CID_REF_PREFIXES, parse_cid_ref
+    from vial.registry.ipfs.images import CID_REF_PREFIXES, parse_cid_ref
 
     def refuse(option: str, given: object, kind: str) -> None:
         if given:

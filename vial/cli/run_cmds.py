@@ -22,15 +22,34 @@ def _input(value: str) -> tuple[Path, str]:
 @cli.command(context_settings={"ignore_unknown_options": False})
 @click.argument("ref")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-@click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Run only if this policy passes (default: provenance signed by a signer in `vial trust list`).")
-@click.option("--insecure-skip-verify", is_flag=True,
-              help="UNSAFE: run without checking signatures or policy (blobs are still rehashed).")
-@click.option("--runtime", type=click.Choice(["auto", "docker", "bwrap"]), default="auto", show_default=True,
-              help="Docker engine, or bubblewrap on a root filesystem vial unpacks (no daemon).")
-@click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), help="Directory mounted read-write at /outputs.")
-@click.option("--input", "inputs", multiple=True, metavar="HOST:CONTAINER",
-              help="Mount a host file or directory read-only (repeatable).")
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Run only if this policy passes (default: provenance signed by a signer in `vial trust list`).",
+)
+@click.option(
+    "--insecure-skip-verify",
+    is_flag=True,
+    help="UNSAFE: run without checking signatures or policy (blobs are still rehashed).",
+)
+@click.option(
+    "--runtime",
+    type=click.Choice(["auto", "docker", "bwrap"]),
+    default="auto",
+    show_default=True,
+    help="Docker engine, or bubblewrap on a root filesystem vial unpacks (no daemon).",
+)
+@click.option(
+    "--outputs", type=click.Path(file_okay=False, path_type=Path), help="Directory mounted read-write at /outputs."
+)
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="HOST:CONTAINER",
+    help="Mount a host file or directory read-only (repeatable).",
+)
 @click.option("--network", is_flag=True, help="Give the container the host's network (off by default).")
 @click.option("--writable-root", is_flag=True, help="Make the root filesystem writable (read-only by default).")
 @click.option("--memory", help="Memory limit, e.g. 2g.")
@@ -58,15 +77,18 @@ def run(
 
     REF: name[:version], a digest, an OCI layout directory or an archive of one.
     """
-    from vial.policies.run import verify_and_run
-    from vial.policies.runtime_docker import RunOptions
+    from vial.policies.runtime.docker import RunOptions
+    from vial.policies.runtime.run import verify_and_run
 
     policy: Any = None
     if insecure_skip_verify:
         if policy_file is not None:
             raise click.UsageError("--insecure-skip-verify and --policy contradict each other")
-        click.echo("vial: WARNING: --insecure-skip-verify: running an image whose signatures and policy were NOT "
-                   "checked; anyone who could write to the store chose what runs", err=True)
+        click.echo(
+            "vial: WARNING: --insecure-skip-verify: running an image whose signatures and policy were NOT "
+            "checked; anyone who could write to the store chose what runs",
+            err=True,
+        )
     else:
         from vial.cli.verify_cmds import load_policy_or_default
 

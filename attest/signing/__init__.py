@@ -1,0 +1,1 @@
+"""vial.attest.signing: DSSE envelopes, Sigstore bundles, keys, and signing and verifying them (with a key or keyless)."""

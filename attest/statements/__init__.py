@@ -1,0 +1,1 @@
+"""vial.attest.statements: in-toto Statements and the predicates vial writes (SLSA provenance, CycloneDX SBOM, test results, reproductions)."""

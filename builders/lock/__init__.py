@@ -1,0 +1,1 @@
+"""vial.builders.lock: resolving a project's inputs to content hashes (vial.lock) and fetching them, checked."""

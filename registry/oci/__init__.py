@@ -1,0 +1,1 @@
+"""vial.registry.oci: OCI distribution: references, registry authentication, a typed client, and push and pull with attestations."""

@@ -1,0 +1,1 @@
+"""Tests of vial.registry, one folder per subpackage."""
