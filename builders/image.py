@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from vial import __version__
+from vial.version import __version__
 from vial.builders.layers import debian, python
 from vial.builders.layers.files import file_entries
 from vial.builders.layers.oci_base import import_base

@@ -1,1 +1,5 @@
-"""vial.policies: what must hold before anything runs, and the runtimes that enforce it."""
+"""vial.policies: what must hold before anything runs (``model/``, ``engine/``), and the runtimes (``runtime/``).
+
+Imports: the core, ``vial.attest`` (statements and signatures) and ``vial.registry`` (CID sources); never
+``vial.builders``, the API or the CLI (docs/architecture.md).
+"""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from vial import __version__
+from vial.version import __version__
 from vial.attest.statements.statement import SLSA_PROVENANCE_V1, Statement, Subject
 from vial.policies.engine.verify import VerificationResult
 from vial.policies.model.policy import SLSA_VSA_V1

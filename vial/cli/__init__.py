@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from vial import __version__
+from vial.version import __version__
 from vial.cli.output import Output, fail
 from vial.errors import VialError
 
