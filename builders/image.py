@@ -66,7 +66,8 @@ class BuildResult:
             "size": self.size,
             "layers": [layer.digest for layer in self.layers],
             "layer_details": [
-                {"builder": l.builder, "digest": l.digest, "diff_id": l.diff_id, "size": l.size} for l in self.layers
+                {"builder": layer.builder, "digest": layer.digest, "diff_id": layer.diff_id, "size": layer.size}
+                for layer in self.layers
             ],
             "rebuilt": list(self.rebuilt),
         }
@@ -233,7 +234,7 @@ def build_project(
     return BuildResult(
         digest=descriptor.digest,
         config_digest=config_digest,
-        size=descriptor.size + len(config_bytes) + sum(l.size for l in layers),
+        size=descriptor.size + len(config_bytes) + sum(layer.size for layer in layers),
         name=name,
         layers=tuple(layers),
         rebuilt=tuple(builder for builder, _, _ in jobs if builder in cache.rebuilt),  # in layer order

@@ -103,10 +103,7 @@ def entry_from_path(full: Path, layer_path: str, normalize_modes: bool = True) -
         mode = 0o755 if normalize_modes else stat.S_IMODE(info.st_mode)
         return Entry(layer_path, DIRECTORY, mode)
     if stat.S_ISREG(info.st_mode):
-        if normalize_modes:
-            mode = 0o755 if info.st_mode & 0o111 else 0o644
-        else:
-            mode = stat.S_IMODE(info.st_mode)
+        mode = (0o755 if info.st_mode & 0o111 else 0o644) if normalize_modes else stat.S_IMODE(info.st_mode)
         link_key = (info.st_dev, info.st_ino) if info.st_nlink > 1 else None
         return Entry(
             layer_path, REGULAR, mode, size=info.st_size, opener=lambda p=full: open(p, "rb"), link_key=link_key

@@ -7,6 +7,7 @@ the config digest: no tag is looked up that a daemon could substitute.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -107,7 +108,5 @@ def run_image(store: Store, image: Image, options: RunOptions, log: Callable[[st
         result = container.wait()
         return int(result.get("StatusCode", 1))
     finally:
-        try:
+        with contextlib.suppress(docker.errors.APIError):
             container.remove(force=True)
-        except docker.errors.APIError:
-            pass
