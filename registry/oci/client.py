@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 from urllib.parse import urljoin
 
 import httpx
@@ -304,7 +304,7 @@ class RegistryClient:
             raise RegistryError(f"registry {self.ref.host}: {what}: it stored {stored}, vial sent {digest}")
         return digest, subject
 
-    def referrers(self, digest: str) -> tuple[Index, str]:
+    def referrers(self, digest: str) -> tuple[Index, Literal["api", "tag"]]:
         """The referrers of a manifest and how they were found: ``"api"`` or ``"tag"`` (tag-schema fallback)."""
         what = f"GET referrers of {digest}"
         with self._send(
