@@ -77,7 +77,7 @@ def main() -> int:
         size = path.stat().st_size
         raw_sha256(path)  # warm the page cache
         results: dict[str, float] = {}
-        t, digest = best(lambda: raw_sha256(path), args.repeat)
+        t, _ = best(lambda: raw_sha256(path), args.repeat)
         results["sha256 (hashlib, 1 core)"] = t
         t, cid = best(lambda: vial_cid(path, args.profile), args.repeat)
         results[f"vial cid ({args.profile})"] = t

@@ -9,16 +9,18 @@ give the same manifest digest anywhere.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vial.version import __version__
 from vial.builders.layers import debian, python
-from vial.builders.layers.files import file_entries
+from vial.builders.layers.files import SelectedFile, file_entries
 from vial.builders.layers.oci_base import import_base
 from vial.builders.layers.tarball import COMPRESSOR_ID, LayerBlob, write_layer
 from vial.builders.lock.locking import ProjectState, check_lock, lock_project, python_target, read_project
@@ -26,7 +28,7 @@ from vial.builders.project import SourceInfo, source_date_epoch, source_info
 from vial.buildinfo import BuildRecord, LayerRecord, write_record
 from vial.digest import sha256_bytes, sha256_file
 from vial.fsutil import atomic_write_bytes
-from vial.lockfile import read_lock, stale_reasons
+from vial.lockfile import LockedFile, read_lock, stale_reasons
 from vial.oci import (
     ANNOTATION_AUTHORS,
     ANNOTATION_CREATED,
@@ -58,7 +60,7 @@ class BuildResult:
     layers: tuple[LayerRecord, ...]
     rebuilt: tuple[str, ...]  # builders whose layer was not in the cache
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "digest": self.digest,
             "config": self.config_digest,
@@ -66,7 +68,8 @@ class BuildResult:
             "size": self.size,
             "layers": [layer.digest for layer in self.layers],
             "layer_details": [
-                {"builder": l.builder, "digest": l.digest, "diff_id": l.diff_id, "size": l.size} for l in self.layers
+                {"builder": layer.builder, "digest": layer.digest, "diff_id": layer.diff_id, "size": layer.size}
+                for layer in self.layers
             ],
             "rebuilt": list(self.rebuilt),
         }
@@ -84,7 +87,7 @@ class _LayerCache:
         self.directory = store.cache_dir / "layers"
         self.rebuilt: list[str] = []
 
-    def get_or_build(self, builder: str, material: dict, produce: Callable[[], LayerBlob]) -> LayerRecord:
+    def get_or_build(self, builder: str, material: dict[str, Any], produce: Callable[[], LayerBlob]) -> LayerRecord:
         key = sha256_bytes(
             canonical_json({"builder": builder, "format": LAYER_FORMAT, "compressor": COMPRESSOR_ID, **material})
         )
@@ -118,7 +121,7 @@ def build_project(
     source = source_info(spec, state.directory)
     sde = source_date_epoch(spec, source)
     cache = _LayerCache(store)
-    jobs: list[tuple[str, dict, Callable[[], LayerBlob]]] = []
+    jobs: list[tuple[str, dict[str, Any], Callable[[], LayerBlob]]] = []
     base_layers: list[LayerRecord] = []
     base_config: ImageConfig | None = None
 
@@ -187,9 +190,7 @@ def build_project(
             (
                 f"files:{kind}",
                 material,
-                lambda selected=selected, locked_files=locked_files, kind=kind: _files_layer(
-                    store, selected, locked_files, spec.run.workdir, sde, kind, log
-                ),
+                functools.partial(_files_layer, store, selected, locked_files, spec.run.workdir, sde, kind, log),
             )
         )
 
@@ -233,14 +234,22 @@ def build_project(
     return BuildResult(
         digest=descriptor.digest,
         config_digest=config_digest,
-        size=descriptor.size + len(config_bytes) + sum(l.size for l in layers),
+        size=descriptor.size + len(config_bytes) + sum(layer.size for layer in layers),
         name=name,
         layers=tuple(layers),
         rebuilt=tuple(builder for builder, _, _ in jobs if builder in cache.rebuilt),  # in layer order
     )
 
 
-def _files_layer(store, selected, locked_files, workdir, sde, kind, log) -> LayerBlob:  # type: ignore[no-untyped-def]
+def _files_layer(
+    store: Store,
+    selected: list[SelectedFile],
+    locked_files: list[LockedFile],
+    workdir: str,
+    sde: int,
+    kind: str,
+    log: Callable[[str], None],
+) -> LayerBlob:
     log(f"packing the {kind} layer ({len(selected)} files)")
     return write_layer(store, file_entries(selected, locked_files, workdir), sde)
 

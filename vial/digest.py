@@ -5,12 +5,18 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from vial.errors import IntegrityError
 
 CHUNK_SIZE = 1 << 20
 _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+class Readable(Protocol):
+    """All that a streaming consumer needs of its source: a file, a ``VerifyingReader``, a decompressor."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 def is_digest(value: str) -> bool:

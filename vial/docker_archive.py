@@ -15,11 +15,11 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import zstandard
 
-from vial.digest import CHUNK_SIZE, hex_of
+from vial.digest import CHUNK_SIZE, Readable, hex_of
 from vial.errors import IntegrityError
 from vial.oci import MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_LAYER_TAR, MEDIA_TYPE_LAYER_ZSTD
 from vial.store import Image, Store
@@ -27,13 +27,16 @@ from vial.store import Image, Store
 
 def _tar_stream(store: Store, media_type: str, digest: str) -> Iterator[bytes]:
     reader = store.open_blob(digest, f"layer {digest}")
+    # Both decompressors only read() their source; their stubs ask for a whole file object.
+    source = cast(BinaryIO, reader)
     try:
+        stream: Readable
         if media_type == MEDIA_TYPE_LAYER_ZSTD:
-            stream: BinaryIO = zstandard.ZstdDecompressor().stream_reader(reader, read_size=CHUNK_SIZE)  # type: ignore[assignment]
+            stream = zstandard.ZstdDecompressor().stream_reader(source, read_size=CHUNK_SIZE)
         elif media_type == MEDIA_TYPE_LAYER_GZIP:
-            stream = gzip.GzipFile(fileobj=reader)  # type: ignore[arg-type]
+            stream = gzip.GzipFile(fileobj=source)
         elif media_type == MEDIA_TYPE_LAYER_TAR:
-            stream = reader  # type: ignore[assignment]
+            stream = reader
         else:
             raise IntegrityError(f"layer {digest}: unsupported media type {media_type}")
         while chunk := stream.read(CHUNK_SIZE):

@@ -196,9 +196,9 @@ class Spec(_Model):
     def _coherent(self) -> Spec:
         if self.base.kind == "oci" and self.system.packages:
             raise ValueError("[system] packages need a Debian base (base.image = 'debian:<suite>')")
-        if (self.python.requirements or self.python.requirements_file) and self.base.kind == "oci":
-            if not self.python.version:
-                raise ValueError("[python] version is required with an OCI base (it cannot be read from a lock)")
+        has_requirements = bool(self.python.requirements or self.python.requirements_file)
+        if has_requirements and self.base.kind == "oci" and not self.python.version:
+            raise ValueError("[python] version is required with an OCI base (it cannot be read from a lock)")
         return self
 
 

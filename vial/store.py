@@ -164,7 +164,7 @@ class Store:
         """Open a blob for reading; the reader raises ``IntegrityError`` at EOF if the bytes were altered."""
         path = self.blob_path(digest)
         try:
-            handle = open(path, "rb")
+            handle = open(path, "rb")  # noqa: SIM115 - returned inside the reader, which closes it
         except FileNotFoundError:
             raise NotFoundError(f"blob {digest} is not in the store ({self.root})") from None
         return VerifyingReader(handle, digest, what or f"blob {digest}")

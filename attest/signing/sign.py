@@ -12,13 +12,17 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from vial.attest.errors import SigningError
 from vial.attest.signing.bundle import key_bundle
 from vial.attest.signing.dsse import Envelope, pae
 from vial.attest.signing.keys import SigningKey
 from vial.attest.statements.statement import PAYLOAD_TYPE, Statement
+
+if TYPE_CHECKING:  # sigstore is imported when keyless signing starts, not with this module
+    from sigstore.models import ClientTrustConfig
+    from sigstore.oidc import IdentityToken
 
 TOKEN_ENV = "SIGSTORE_ID_TOKEN"
 
@@ -44,7 +48,7 @@ class KeySigner:
         return key_bundle(sign_envelope(statement.to_bytes(), self.key), self.key)
 
 
-def load_trust_config(path: Path | None = None, staging: bool = False):  # type: ignore[no-untyped-def]
+def load_trust_config(path: Path | None = None, staging: bool = False) -> ClientTrustConfig:
     """A sigstore ``ClientTrustConfig``: from a file (private instance), else Sigstore's public-good one."""
     from sigstore.models import ClientTrustConfig
 
@@ -63,7 +67,7 @@ def load_trust_config(path: Path | None = None, staging: bool = False):  # type:
         raise SigningError(f"could not load Sigstore's trust root (TUF): {_one_line(exc)}") from None
 
 
-def identity_token(explicit: str | None, oidc_url: str | None, interactive: bool | None = None):  # type: ignore[no-untyped-def]
+def identity_token(explicit: str | None, oidc_url: str | None, interactive: bool | None = None) -> IdentityToken:
     """The OIDC token: explicit, else ``$SIGSTORE_ID_TOKEN``, else ambient CI credentials, else a browser flow."""
     from sigstore.oidc import IdentityError, IdentityToken, Issuer, detect_credential
 

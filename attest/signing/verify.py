@@ -16,12 +16,17 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from vial.attest.errors import AttestationError, VerificationError
 from vial.attest.signing.bundle import ParsedBundle, parse_bundle
 from vial.attest.signing.keys import PublicKey, key_hint, verify_signature
 from vial.attest.statements.statement import PAYLOAD_TYPE, Statement, parse_statement
+
+if TYPE_CHECKING:  # sigstore is imported when a keyless bundle is checked, not with this module
+    from sigstore.models import Bundle, TrustedRoot
+    from sigstore.verify import Verifier
+    from sigstore.verify.policy import Identity
 
 Instance = Literal["production", "staging"]
 
@@ -86,7 +91,7 @@ def verify_with_key(
 
 def trusted_root(
     instance: Instance = "production", trust_config: Path | None = None, trusted_root_file: Path | None = None
-):  # type: ignore[no-untyped-def]
+) -> TrustedRoot:
     """The Sigstore trusted root, offline: an explicit file, a ClientTrustConfig, or the one sigstore ships."""
     from sigstore.models import ClientTrustConfig, TrustedRoot
 
@@ -103,7 +108,7 @@ def trusted_root(
 
 
 @functools.lru_cache(maxsize=2)
-def _shipped_root(instance: Instance):  # type: ignore[no-untyped-def]
+def _shipped_root(instance: Instance) -> TrustedRoot:
     """The trusted root of Sigstore's public instances, from the TUF cache or sigstore's copy (no network)."""
     from sigstore.models import ClientTrustConfig
 
@@ -113,13 +118,13 @@ def _shipped_root(instance: Instance):  # type: ignore[no-untyped-def]
     return config.trusted_root
 
 
-def _verifier(instance: Instance, trust_config: Path | None, trusted_root_file: Path | None):  # type: ignore[no-untyped-def]
+def _verifier(instance: Instance, trust_config: Path | None, trusted_root_file: Path | None) -> Verifier:
     from sigstore.verify import Verifier
 
     return Verifier(trusted_root=trusted_root(instance, trust_config, trusted_root_file))
 
 
-def _sigstore_bundle(raw: bytes, origin: str):  # type: ignore[no-untyped-def]
+def _sigstore_bundle(raw: bytes, origin: str) -> Bundle:
     from sigstore.models import Bundle, InvalidBundle
 
     parse_bundle(raw, origin)  # the same clear messages for a truncated or malformed file
@@ -131,7 +136,7 @@ def _sigstore_bundle(raw: bytes, origin: str):  # type: ignore[no-untyped-def]
         raise VerificationError(f"{origin}: invalid keyless bundle: {_one_line(exc)}") from None
 
 
-def _policy(identity: str, issuer: str):  # type: ignore[no-untyped-def]
+def _policy(identity: str, issuer: str) -> Identity:
     from sigstore.verify import policy
 
     if not identity or not issuer:

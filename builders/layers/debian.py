@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from vial.builders.layers.tarball import LayerBlob, entries_from_tar, write_layer
@@ -168,11 +168,11 @@ def _installed(status: Path) -> list[tuple[str, str, str]]:
     return out
 
 
-def _index_entries(lists: Path, names: set[str]) -> dict[tuple[str, str, str], dict[str, str]]:
+def _index_entries(lists: Path, names: set[str]) -> dict[tuple[str, str, str], Mapping[str, str]]:
     """Stanzas of the wanted packages from apt's Packages indexes (only those are parsed)."""
     from debian.deb822 import Packages
 
-    found: dict[tuple[str, str, str], dict[str, str]] = {}
+    found: dict[tuple[str, str, str], Mapping[str, str]] = {}
     for index in sorted(lists.glob("*_Packages")):
         text = index.read_text(encoding="utf-8", errors="replace")
         for block in text.split("\n\n"):

@@ -7,14 +7,16 @@ under the image's working directory with normalized modes (0644, or 0755 if exec
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 from vial.builders.layers.tarball import REGULAR, Entry, clean_path, parent_directories
-from vial.digest import sha256_file
+from vial.digest import VerifyingReader, sha256_file
 from vial.errors import SpecError
 from vial.fsutil import atomic_write_text
 from vial.lockfile import LockedFile
@@ -28,14 +30,18 @@ EXCLUDED_NAMES = {SPEC_FILE, LOCK_FILE, ".git", ".hg", ".svn", "__pycache__", ".
 class SelectedFile:
     path: str  # relative POSIX path in the project
     source: Path
-    kind: str
+    kind: Literal["code", "data"]
 
 
 def select_files(spec: Spec, project_dir: Path) -> list[SelectedFile]:
     """Files named by ``[files] code`` and ``data`` patterns; a pattern that matches nothing is an error."""
     project_dir = Path(project_dir).resolve()
     chosen: dict[str, SelectedFile] = {}
-    for kind, patterns in (("code", spec.files.code), ("data", spec.files.data)):
+    kinds: tuple[tuple[Literal["code", "data"], list[str]], ...] = (
+        ("code", spec.files.code),
+        ("data", spec.files.data),
+    )
+    for kind, patterns in kinds:
         for pattern in patterns:
             if os.path.isabs(pattern) or ".." in Path(pattern).parts:
                 raise SpecError(f"{SPEC_FILE}: [files] {kind}: {pattern!r} must be relative and inside the project")
@@ -81,7 +87,7 @@ class HashCache:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._entries: dict[str, list] = {}
+        self._entries: dict[str, list[Any]] = {}
         self._dirty = False
         try:
             self._entries = json.loads(path.read_text())
@@ -129,13 +135,11 @@ def file_entries(selected: list[SelectedFile], locked: list[LockedFile], workdir
                 REGULAR,
                 0o755 if record.executable else 0o644,
                 size=record.size,
-                opener=lambda p=item.source, r=record: _verified_open(p, r),
+                opener=functools.partial(_verified_open, item.source, record),
             )
         )
     return parent_directories([e.path for e in entries]) + entries
 
 
-def _verified_open(path: Path, record: LockedFile):  # type: ignore[no-untyped-def]
-    from vial.digest import VerifyingReader
-
+def _verified_open(path: Path, record: LockedFile) -> VerifyingReader:
     return VerifyingReader(open(path, "rb"), f"sha256:{record.sha256}", str(path))

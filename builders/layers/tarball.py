@@ -21,11 +21,11 @@ import tarfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 import zstandard
 
-from vial.digest import CHUNK_SIZE, HashingWriter
+from vial.digest import CHUNK_SIZE, HashingWriter, VerifyingReader
 from vial.errors import BuildError
 from vial.oci import MEDIA_TYPE_LAYER_ZSTD
 from vial.store import Store
@@ -48,7 +48,7 @@ class Entry:
     linkname: str = ""
     uid: int = 0
     gid: int = 0
-    opener: Callable[[], BinaryIO] | None = None
+    opener: Callable[[], BinaryIO | VerifyingReader] | None = None
     link_key: tuple[int, int] | None = None  # (device, inode) to find hardlink groups
     pax: dict[str, str] = field(default_factory=dict)
 
@@ -103,14 +103,9 @@ def entry_from_path(full: Path, layer_path: str, normalize_modes: bool = True) -
         mode = 0o755 if normalize_modes else stat.S_IMODE(info.st_mode)
         return Entry(layer_path, DIRECTORY, mode)
     if stat.S_ISREG(info.st_mode):
-        if normalize_modes:
-            mode = 0o755 if info.st_mode & 0o111 else 0o644
-        else:
-            mode = stat.S_IMODE(info.st_mode)
+        mode = (0o755 if info.st_mode & 0o111 else 0o644) if normalize_modes else stat.S_IMODE(info.st_mode)
         link_key = (info.st_dev, info.st_ino) if info.st_nlink > 1 else None
-        return Entry(
-            layer_path, REGULAR, mode, size=info.st_size, opener=lambda p=full: open(p, "rb"), link_key=link_key
-        )
+        return Entry(layer_path, REGULAR, mode, size=info.st_size, opener=lambda: open(full, "rb"), link_key=link_key)
     return None  # sockets, devices, FIFOs: never in a layer
 
 
@@ -136,7 +131,7 @@ def entries_from_tar(archive: tarfile.TarFile) -> list[Entry]:
         path = clean_path(member.name)
         if not path:
             continue
-        common = {"mode": stat.S_IMODE(member.mode), "uid": member.uid, "gid": member.gid}
+        common: dict[str, Any] = {"mode": stat.S_IMODE(member.mode), "uid": member.uid, "gid": member.gid}
         if member.isdir():
             entries.append(Entry(path, DIRECTORY, **common))
         elif member.issym():
@@ -152,13 +147,18 @@ def entries_from_tar(archive: tarfile.TarFile) -> list[Entry]:
                     path,
                     REGULAR,
                     size=member.size,
-                    opener=lambda m=member: archive.extractfile(m),  # type: ignore[return-value,misc]
+                    opener=_member_opener(archive, member),
                     link_key=key,
                     **common,
                 )
             )
         # devices, FIFOs: dropped
     return _resolve_tar_hardlinks(entries)
+
+
+def _member_opener(archive: tarfile.TarFile, member: tarfile.TarInfo) -> Callable[[], BinaryIO]:
+    # extractfile is None only for members without content; this is called for regular files only.
+    return lambda: cast(BinaryIO, archive.extractfile(member))
 
 
 def _resolve_tar_hardlinks(entries: list[Entry]) -> list[Entry]:
@@ -228,7 +228,7 @@ def _tarinfo(entry: Entry, source_date_epoch: int) -> tarfile.TarInfo:
 class _SizeCheckingReader:
     """Fails the build if a file changed size while being packed (the layer would be wrong)."""
 
-    def __init__(self, source: BinaryIO, expected: int, path: str) -> None:
+    def __init__(self, source: BinaryIO | VerifyingReader, expected: int, path: str) -> None:
         self._source, self._left, self._path = source, expected, path
 
     def read(self, size: int = -1) -> bytes:
@@ -251,7 +251,7 @@ def write_tar(entries: Iterable[Entry], sink: BinaryIO, source_date_epoch: int) 
                 assert entry.opener is not None
                 source = entry.opener()
                 try:
-                    archive.addfile(info, _SizeCheckingReader(source, entry.size, entry.path))  # type: ignore[arg-type]
+                    archive.addfile(info, _SizeCheckingReader(source, entry.size, entry.path))
                 finally:
                     source.close()
             else:
@@ -264,7 +264,7 @@ def write_layer(store: Store, entries: Iterable[Entry], source_date_epoch: int) 
     compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=False, write_content_size=False)
     with store.blob_writer() as blob:
         with compressor.stream_writer(blob, closefd=False, write_size=CHUNK_SIZE) as compressed:  # type: ignore[arg-type]
-            tar_hash = HashingWriter(compressed)  # type: ignore[arg-type]
+            tar_hash = HashingWriter(compressed)
             write_tar(items, tar_hash, source_date_epoch)  # type: ignore[arg-type]
         size = blob.size
         digest = blob.commit()

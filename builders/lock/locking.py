@@ -8,9 +8,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vial.builders.layers import debian, python
-from vial.builders.layers.files import HashCache, lock_files, select_files
+from vial.builders.layers.files import HashCache, SelectedFile, lock_files, select_files
 from vial.errors import LockError
-from vial.lockfile import Lock, LockedFile, LockInputs, OciBase, read_lock, stale_reasons, write_lock
+from vial.lockfile import (
+    DebianPackage,
+    Lock,
+    LockedFile,
+    LockInputs,
+    OciBase,
+    PythonWheel,
+    read_lock,
+    stale_reasons,
+    write_lock,
+)
 from vial.spec import LOCK_FILE, Spec, load_spec, python_requirements
 from vial.store import Store
 
@@ -23,7 +33,7 @@ class ProjectState:
     spec: Spec
     inputs: LockInputs
     files: list[LockedFile]
-    selected: list  # list[SelectedFile]
+    selected: list[SelectedFile]
 
     @property
     def lock_path(self) -> Path:
@@ -48,7 +58,7 @@ def read_project(project_dir: Path, store: Store) -> ProjectState:
     return ProjectState(project_dir, spec, inputs, files, selected)
 
 
-def python_target(spec: Spec, lock_debian: list, architecture: str) -> tuple[str, str]:
+def python_target(spec: Spec, lock_debian: list[DebianPackage], architecture: str) -> tuple[str, str]:
     """The Python version and wheel platform the image's packages are resolved for."""
     if spec.python.version and spec.python.platform:
         return spec.python.version, spec.python.platform
@@ -73,7 +83,7 @@ def lock_project(state: ProjectState, store: Store, upgrade: bool = False, log: 
 
 def _resolve(state: ProjectState, store: Store, log: Callable[[str], None]) -> Lock:
     spec = state.spec
-    debian_packages: list = []
+    debian_packages: list[DebianPackage] = []
     snapshot = None
     oci_base = None
     with tempfile.TemporaryDirectory(prefix="vial-lock-", dir=store.tmp_dir) as tmp:
@@ -84,7 +94,7 @@ def _resolve(state: ProjectState, store: Store, log: Callable[[str], None]) -> L
             debian.store_debs(store, work, debian_packages)
         else:
             oci_base = OciBase(path=spec.base.oci_path, digest=spec.base.oci_digest)
-        wheels: list = []
+        wheels: list[PythonWheel] = []
         if state.inputs.python_requirements:
             version, platform = python_target(spec, debian_packages, spec.base.architecture)
             log(f"resolving Python requirements for Python {version} on {platform}")

@@ -38,7 +38,7 @@ def main() -> int:
 
     rows = [
         {"term": term, "estimate": f"{b:.10g}", "std_error": f"{s:.10g}", "t": f"{tv:.6g}", "p": f"{pv:.6g}"}
-        for term, b, s, tv, pv in zip(["(Intercept)"] + PREDICTORS, beta, se, t, p)
+        for term, b, s, tv, pv in zip(["(Intercept)", *PREDICTORS], beta, se, t, p, strict=True)
     ]
     out_dir = os.environ.get("VIAL_OUTPUT_DIR", "/outputs")
     if os.path.isdir(out_dir):

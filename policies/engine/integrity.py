@@ -9,6 +9,7 @@ the digests the manifest names decompress to the same tars. ``full=True`` ignore
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -77,8 +78,6 @@ def check_image(
             hashed += facts.compressed_size
             decompressed += 1
     if use_cache and not cached:
-        try:
+        with contextlib.suppress(OSError):  # a read-only store: the next check is a full one again
             atomic_write_bytes(cache_file, json.dumps({"image": image.digest, "limits": asdict(limits)}).encode())
-        except OSError:
-            pass  # a read-only store: the next check is a full one again
     return IntegrityReport(image.digest, manifest.config.digest, 2 + len(manifest.layers), hashed, decompressed)

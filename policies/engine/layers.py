@@ -17,7 +17,7 @@ import tarfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import zstandard
 
@@ -168,11 +168,11 @@ class GuardedStream:
 
 def _decompressor(media_type: str, reader: Any, what: str) -> BinaryIO:
     if media_type == MEDIA_TYPE_LAYER_ZSTD:
-        return zstandard.ZstdDecompressor().stream_reader(reader, read_size=CHUNK_SIZE)  # type: ignore[return-value]
+        return zstandard.ZstdDecompressor().stream_reader(reader, read_size=CHUNK_SIZE)
     if media_type == MEDIA_TYPE_LAYER_GZIP:
         return gzip.GzipFile(fileobj=reader)  # type: ignore[return-value]
     if media_type == MEDIA_TYPE_LAYER_TAR:
-        return reader  # type: ignore[return-value]
+        return cast(BinaryIO, reader)
     raise IntegrityError(f"{what}: unsupported layer media type {media_type!r}")
 
 

@@ -371,12 +371,12 @@ def sbom_rules(policy: Policy, sboms: list[Statement]) -> list[RuleResult]:
             )
         )
     if rules.deny_licenses:
-        denied = {d.lower() for d in rules.deny_licenses}
+        denied_licenses = {d.lower() for d in rules.deny_licenses}
         hits = []
         for component in components:
             for license_ in _component_licenses(component):
                 tokens = set(re.split(r"[\s()]+", license_.lower())) - {"and", "or", "with", ""}
-                if tokens & denied:
+                if tokens & denied_licenses:
                     hits.append(f"{component.get('name')} ({license_})")
         out.append(
             RuleResult(

@@ -18,9 +18,12 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vial.errors import VialError
+
+if TYPE_CHECKING:  # celpy is imported when a CEL rule is compiled, not with the policy module
+    import celpy
 
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
 
@@ -78,13 +81,14 @@ def _rego_query(source: str, document: dict[str, Any], query: str, where: str) -
         raise RuleError(f"{where}: Rego: {_one_line(text)}") from None
 
 
-def _cel_program(source: str, where: str):  # type: ignore[no-untyped-def]
+def _cel_program(source: str, where: str) -> celpy.Runner:
     import celpy
+    from celpy.celparser import CELParseError
 
     environment = celpy.Environment()
     try:
         return environment.program(environment.compile(source))
-    except celpy.CELParseError as exc:
+    except CELParseError as exc:
         raise RuleError(
             f"{where}: CEL: {_one_line(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"
         ) from None
@@ -118,9 +122,10 @@ def evaluate_rule(rule: Any, document: dict[str, Any]) -> tuple[bool, str]:
                 return False, f"allow is {json.dumps(allow)}, not true"
             return True, "allowed" if allow is True else "nothing denied"
         import celpy
+        from celpy.adapter import json_to_cel
 
         program = _cel_program(rule.source, where)
-        activation = {key: celpy.json_to_cel(value) for key, value in document.items()}
+        activation = {key: json_to_cel(value) for key, value in document.items()}
         try:
             result = program.evaluate(activation)
         except Exception as exc:  # noqa: BLE001 - evaluation errors (no such key, type errors)

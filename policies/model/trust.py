@@ -133,9 +133,10 @@ def newest_seen(project: str, home: Path | None = None) -> str | None:
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_bytes()).get(project)
+        seen: str | None = json.loads(path.read_bytes()).get(project)
     except ValueError:
         raise PolicyError(f"{path}: not valid JSON") from None
+    return seen
 
 
 def record_version(project: str, version: str, home: Path | None = None) -> None:

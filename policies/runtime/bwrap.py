@@ -122,8 +122,8 @@ def _mountpoints(root: Path, options: RunOptions) -> None:
         targets.append(target)
     for target in targets:
         path = secure_join(root, target, follow_last=True)
-        host = next((Path(h) for h, t in options.inputs if t == target), None)
-        if host is not None and host.is_file():
+        source = next((Path(h) for h, t in options.inputs if t == target), None)
+        if source is not None and source.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch(exist_ok=True)
         else:

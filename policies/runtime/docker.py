@@ -7,16 +7,21 @@ the config digest: no tag is looked up that a daemon could substitute.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from vial.docker_archive import write_docker_archive
 from vial.errors import IntegrityError, ServiceError
 from vial.store import Image, Store
+
+if TYPE_CHECKING:  # the Docker SDK is imported when an engine is needed, not with this module
+    from docker import DockerClient
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
@@ -35,7 +40,7 @@ class RunOptions:
     labels: dict[str, str] = field(default_factory=dict)  # set on the container (tests count containers by them)
 
 
-def docker_client():  # type: ignore[no-untyped-def]
+def docker_client() -> DockerClient:
     import docker
 
     base_url = os.environ.get("DOCKER_HOST", DEFAULT_SOCKET)
@@ -50,7 +55,7 @@ def docker_client():  # type: ignore[no-untyped-def]
     return client
 
 
-def load_verified(client, store: Store, image: Image, log: Callable[[str], None] = print) -> str:  # type: ignore[no-untyped-def]
+def load_verified(client: DockerClient, store: Store, image: Image, log: Callable[[str], None] = print) -> str:
     """Load ``image`` into the engine from verified bytes; returns the engine's image ID (= config digest)."""
     with tempfile.TemporaryDirectory(prefix="vial-run-", dir=store.tmp_dir) as tmp:
         log("verifying and exporting the image for Docker")
@@ -61,7 +66,7 @@ def load_verified(client, store: Store, image: Image, log: Callable[[str], None]
     ids = {item.id for item in loaded}
     expected = image.manifest.config.digest
     if ids != {expected}:
-        raise IntegrityError(f"Docker loaded {sorted(ids)}, expected exactly the config {expected}")
+        raise IntegrityError(f"Docker loaded {sorted(str(i) for i in ids)}, expected exactly the config {expected}")
     return expected
 
 
@@ -75,7 +80,7 @@ def run_image(store: Store, image: Image, options: RunOptions, log: Callable[[st
         volumes[str(options.outputs.resolve())] = {"bind": "/outputs", "mode": "rw"}
     for host, target in options.inputs:
         volumes[str(Path(host).resolve())] = {"bind": target, "mode": "ro"}
-    kwargs: dict = {
+    kwargs: dict[str, Any] = {
         "image": image_id,
         "detach": True,
         "network_mode": "host" if options.network else "none",
@@ -107,7 +112,5 @@ def run_image(store: Store, image: Image, options: RunOptions, log: Callable[[st
         result = container.wait()
         return int(result.get("StatusCode", 1))
     finally:
-        try:
+        with contextlib.suppress(docker.errors.APIError):
             container.remove(force=True)
-        except docker.errors.APIError:
-            pass

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from vial.errors import ServiceError, VialError
+from vial.policies.engine.layers import DEFAULT_LIMITS
 from vial.policies.engine.source import open_source
 from vial.policies.engine.verify import VerificationResult, verify_source
 from vial.policies.model.policy import Policy
@@ -88,12 +89,12 @@ def verify_and_run(
                 raise NotVerified(summary(result))
             log(f"verified {result.digest} against {policy.origin}")
         image = source.image()
-        if policy is not None and image.digest != result.digest:  # type: ignore[union-attr]
-            raise NotVerified(f"{ref}: now names {image.digest}, not the verified {result.digest}")  # type: ignore[union-attr]
+        if result is not None and image.digest != result.digest:  # a result exactly when there is a policy
+            raise NotVerified(f"{ref}: now names {image.digest}, not the verified {result.digest}")
         options.labels.setdefault(
             "dev.vial.policy", policy.digest if policy is not None else "none (insecure-skip-verify)"
         )
-        limits = policy.limits if policy is not None else runtime_bwrap.DEFAULT_LIMITS
+        limits = policy.limits if policy is not None else DEFAULT_LIMITS
         if chosen == "docker":
             code = runtime_docker.run_image(source.store, image, options, log)
         else:

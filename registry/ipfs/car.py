@@ -16,10 +16,11 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import libipld
 
+from vial.digest import Readable
 from vial.errors import IntegrityError
 from vial.registry.ipfs.cid import CID, read_varint_stream, varint
 
@@ -68,7 +69,7 @@ class CarWriter:
         self._handle.seek(end)
 
 
-def _read_exact(stream: BinaryIO, size: int, what: str) -> bytes:
+def _read_exact(stream: Readable, size: int, what: str) -> bytes:
     data = stream.read(size)
     while len(data) < size:
         more = stream.read(size - len(data))
@@ -78,7 +79,7 @@ def _read_exact(stream: BinaryIO, size: int, what: str) -> bytes:
     return data
 
 
-def _skip(stream: BinaryIO, size: int, what: str) -> None:
+def _skip(stream: Readable, size: int, what: str) -> None:
     while size > 0:
         chunk = stream.read(min(size, 1 << 20))
         if not chunk:
@@ -106,7 +107,7 @@ class CarReader:
     """Reads a CAR v1 stream: ``roots`` after construction, then ``blocks()`` yields verified blocks."""
 
     def __init__(self, stream: BinaryIO, what: str = "CAR") -> None:
-        self._stream = stream
+        self._stream: Readable = stream
         self.what = what
         header = self._header()
         if header.get("version") == 2:
@@ -128,7 +129,7 @@ class CarReader:
             raise IntegrityError(f"{what}: header has no roots")
         self.roots = [self._root(r) for r in roots]
 
-    def _header(self) -> dict:
+    def _header(self) -> dict[str, Any]:
         what = self.what
         length = read_varint_stream(self._stream, f"{what}: header")
         if length is None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import BinaryIO
 
 import libipld
 
+from vial.digest import Readable
 from vial.errors import IntegrityError
 
 DAG_PB = 0x70
@@ -52,7 +52,7 @@ def read_varint(data: bytes | memoryview, pos: int, what: str = "varint") -> tup
             raise IntegrityError(f"{what}: varint too long")
 
 
-def read_varint_stream(stream: BinaryIO, what: str = "varint") -> int | None:
+def read_varint_stream(stream: Readable, what: str = "varint") -> int | None:
     """Decode a varint from a stream; ``None`` at a clean end of stream (no byte read)."""
     value = 0
     shift = 0

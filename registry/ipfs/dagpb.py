@@ -11,7 +11,9 @@ UnixFS Data: Type (1), Data (2), filesize (3), blocksizes (4, repeated), hashTyp
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from vial.errors import IntegrityError
 from vial.registry.ipfs.cid import CID, read_varint, varint
@@ -91,7 +93,8 @@ class PBNode:
     data: bytes | None
 
 
-def _fields(buf: bytes | memoryview, what: str):
+def _fields(buf: bytes | memoryview, what: str) -> Iterator[tuple[int, int, Any]]:
+    """(field number, wire type, value): the value is an int for wire type 0, bytes for 2."""
     pos = 0
     end = len(buf)
     while pos < end:

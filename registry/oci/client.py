@@ -12,12 +12,12 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 from urllib.parse import urljoin
 
 import httpx
 
-from vial.digest import CHUNK_SIZE, hex_of, sha256_bytes
+from vial.digest import CHUNK_SIZE, Readable, VerifyingReader, hex_of, sha256_bytes
 from vial.errors import IntegrityError, NotFoundError, ServiceError
 from vial.oci import MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST, Descriptor, Index
 from vial.registry.oci.auth import AuthError, Credentials, RegistryAuth, find_credentials
@@ -152,7 +152,7 @@ class RegistryClient:
         raise RegistryError(line)
 
     def _location(self, response: httpx.Response, what: str) -> str:
-        location = response.headers.get("Location")
+        location: str | None = response.headers.get("Location")
         if not location:
             raise RegistryError(f"registry {self.ref.host}: {what}: no Location header in the answer")
         return urljoin(str(response.request.url), location)
@@ -190,7 +190,11 @@ class RegistryClient:
         return False
 
     def upload_blob(
-        self, digest: str, size: int, open_stream: Callable[[], BinaryIO], chunk_size: int | None = None
+        self,
+        digest: str,
+        size: int,
+        open_stream: Callable[[], BinaryIO | VerifyingReader],
+        chunk_size: int | None = None,
     ) -> None:
         """Upload a blob, streamed from ``open_stream()``: one PUT, or PATCH chunks if it exceeds ``chunk_size``."""
         what = f"upload blob {digest}"
@@ -300,7 +304,7 @@ class RegistryClient:
             raise RegistryError(f"registry {self.ref.host}: {what}: it stored {stored}, vial sent {digest}")
         return digest, subject
 
-    def referrers(self, digest: str) -> tuple[Index, str]:
+    def referrers(self, digest: str) -> tuple[Index, Literal["api", "tag"]]:
         """The referrers of a manifest and how they were found: ``"api"`` or ``"tag"`` (tag-schema fallback)."""
         what = f"GET referrers of {digest}"
         with self._send(
@@ -335,7 +339,7 @@ class RegistryClient:
         return True
 
 
-def _read_chunks(source: BinaryIO, length: int) -> Iterator[bytes]:
+def _read_chunks(source: Readable, length: int) -> Iterator[bytes]:
     """Exactly ``length`` bytes from ``source``, in chunks; fails if it ends early."""
     left = length
     while left > 0:

@@ -111,9 +111,8 @@ def push(
             mode = "api" if subject == image.digest else "tag"
             pushed.append(_referrer_descriptor(referrer.digest, len(raw), referrer.manifest))
             log(f"pushed attestation {referrer.predicate_type} ({referrer.digest})")
-        if pushed and mode == "tag":
-            if client.add_fallback_referrers(image.digest, pushed):
-                log(f"updated the referrers index at tag sha256-{hex_of(image.digest)[:12]}... (no referrers API)")
+        if pushed and mode == "tag" and client.add_fallback_referrers(image.digest, pushed):
+            log(f"updated the referrers index at tag sha256-{hex_of(image.digest)[:12]}... (no referrers API)")
     finally:
         if owned:
             client.close()

@@ -123,8 +123,8 @@ def test_referrers_travel_with_an_exported_layout(runner: CliRunner, built, tmp_
 
 
 def test_failures_are_one_line_without_traceback(runner: CliRunner, built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    private, public = _keygen(runner, tmp_path)
-    other_private, other_public = _keygen(runner, tmp_path, "ed25519")
+    private, _public = _keygen(runner, tmp_path)
+    _other_private, other_public = _keygen(runner, tmp_path, "ed25519")
     _run(runner, "sign", "demo:1.0", "--key", str(private))
     wrong = _run(runner, "verify-attestation", "demo:1.0", "--key", str(other_public), code=2)
     assert wrong.stderr.startswith("vial: error: referrer sha256:") and "signature does not verify" in wrong.stderr

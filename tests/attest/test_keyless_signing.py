@@ -78,7 +78,7 @@ def test_trust_config_loads_and_unreachable_fulcio_is_one_line(private_instance:
     trust = load_trust_config(private_instance)
     assert trust.signing_config.get_oidc_url().startswith("http://127.0.0.1:")
     signer = KeylessSigner(private_instance, token=_token())
-    with pytest.raises(SigningError, match="^keyless signing failed: ") as info:
+    with pytest.raises(SigningError, match=r"^keyless signing failed: ") as info:
         signer.sign(provenance_statement(built.record))
     assert "\n" not in str(info.value)
 

@@ -81,7 +81,7 @@ def test_pypi_wheel_bundle_rejects_a_changed_byte(fixtures: Path, wheel: bytes) 
     bundle = (fixtures / f"{WHEEL}.sigstore").read_bytes()
     changed = bytearray(wheel)
     changed[len(changed) // 2] ^= 0x01
-    with pytest.raises(VerificationError, match="[Ss]ignature is invalid|digest mismatch"):
+    with pytest.raises(VerificationError, match=r"[Ss]ignature is invalid|digest mismatch"):
         verify_blob_keyless(bytes(changed), bundle, WHEEL_IDENTITY, GITHUB_ACTIONS)
 
 
@@ -128,7 +128,7 @@ def test_staging_dsse_changed_payload_is_rejected(fixtures: Path) -> None:
 
     payload = base64.b64decode(data["dsseEnvelope"]["payload"]).replace(b"a.txt", b"b.txt")
     data["dsseEnvelope"]["payload"] = base64.b64encode(payload).decode()
-    with pytest.raises(VerificationError, match="[Ss]ignature"):
+    with pytest.raises(VerificationError, match=r"[Ss]ignature"):
         verify_keyless(json.dumps(data).encode(), BEACON, GITHUB_ACTIONS, DSSE_SUBJECT, instance="staging")
 
 

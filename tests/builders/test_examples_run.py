@@ -105,10 +105,10 @@ def test_python_layer_is_installed_for_the_image(built_examples: dict[str, Built
     store = Store(built.home)
     image = store.image(built.digest)
     python_layer = image.manifest.layers[1].digest
-    archive = tarfile.open(fileobj=io.BytesIO(b"".join(iter_layer_tar(store, python_layer))))
-    names = archive.getnames()
+    with tarfile.open(fileobj=io.BytesIO(b"".join(iter_layer_tar(store, python_layer)))) as archive:
+        names = archive.getnames()
+        f2py = archive.extractfile("usr/local/bin/f2py")
+        assert f2py is not None and f2py.readline() == b"#!/usr/bin/python3\n"
     assert "usr/local/lib/python3.11/dist-packages/numpy/__init__.py" in names
-    f2py = archive.extractfile("usr/local/bin/f2py")
-    assert f2py is not None and f2py.readline() == b"#!/usr/bin/python3\n"
     assert not [n for n in names if n.endswith(".pyc")]
     assert not [n for n in names if n.rsplit("/", 1)[-1] in ("INSTALLER", "REQUESTED", "direct_url.json")]

@@ -40,7 +40,7 @@ def test_same_digest_under_different_conditions(
     third = json.loads(process.stdout)
     assert third["digest"] != first.digest
     kinds = [layer["builder"] for layer in third["layer_details"]]
-    changed = [kind for kind, a, b in zip(kinds, first.layers, third["layers"]) if a != b]
+    changed = [kind for kind, a, b in zip(kinds, first.layers, third["layers"], strict=True) if a != b]
     assert changed == ["files:data"]
     assert third["rebuilt"] == ["files:data"]
     assert third["config"] != first.result["config"]

@@ -283,9 +283,7 @@ def _too_old(world):  # type: ignore[no-untyped-def]
     image = put_image(
         world.store, [put_layer(world.store, [*busybox_entries(), Entry("etc/o", data=b"o")])], name="demo:6.0.0"
     )
-    sign_provenance(
-        world.store, image, world.ci, version="6.0.0", finished=datetime.now(UTC) - timedelta(days=90)
-    )
+    sign_provenance(world.store, image, world.ci, version="6.0.0", finished=datetime.now(UTC) - timedelta(days=90))
     policy = write_policy(world.root / "age.yaml", world.policy.read_text() + "max_age: 30d\n")
     return "demo:6.0.0", policy, "max_age"
 

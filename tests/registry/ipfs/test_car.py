@@ -79,5 +79,5 @@ def test_unsupported_multihash_in_a_section() -> None:
 
 def test_oversized_section_is_refused() -> None:
     data = encode_header(CID.of(b"x", RAW)) + varint(64 << 20)
-    with pytest.raises(IntegrityError, match="section 0 length .* out of range"):
+    with pytest.raises(IntegrityError, match=r"section 0 length .* out of range"):
         list(CarReader(io.BytesIO(data)).blocks())

@@ -29,7 +29,7 @@ def test_client_calls_on_a_real_node(kubo_factory, tmp_path: Path) -> None:
             assert client.pin_ls(cid) == {}
         hello = CID.parse("bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e")
         assert client.block_get(hello) == b"hello world"
-        with pytest.raises(ServiceError, match="pin/rm failed with HTTP 500: .*not pinned"):
+        with pytest.raises(ServiceError, match=r"pin/rm failed with HTTP 500: .*not pinned"):
             client.pin_rm(hello)
 
 

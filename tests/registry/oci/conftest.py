@@ -33,7 +33,7 @@ def _serve_registry(base: Path, service_missing, extra_config: str = "") -> Iter
     port = free_port()
     config = base / "config.yml"
     config.write_text(REGISTRY_CONFIG.format(storage=base / "storage", port=port) + extra_config)
-    log = open(base / "registry.log", "wb")
+    log = open(base / "registry.log", "wb")  # noqa: SIM115 - closed with the process, below
     process = subprocess.Popen([str(binary), "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
     try:
         for _ in range(200):

@@ -75,7 +75,7 @@ def test_follow_sees_new_versions_and_pulls_them(pair: tuple[Side, Side]) -> Non
     assert shown["release"]["manifest_digest"] == digest1 and shown["verified"]
 
     # A publishes v2 and shares again: same IPNS name, new CID; B sees it, consistent with v1.
-    digest2, cid2 = publish(a, "2", b"version two\n")
+    digest2, _cid2 = publish(a, "2", b"version two\n")
     shared2 = share(a)
     assert shared2["name"] == shared["name"] and shared2["size"] == 2 and not shared2["key_created"]
     wait_resolves(b, shared["name"], shared2["cid"])
