@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vial.version import __version__
 from vial.builders.layers import debian, python
 from vial.builders.layers.files import SelectedFile, file_entries
 from vial.builders.layers.oci_base import import_base
@@ -46,6 +45,7 @@ from vial.oci import (
     canonical_json,
 )
 from vial.store import Store
+from vial.version import __version__
 
 LAYER_FORMAT = 1  # bump when the packing rules change: every cached layer is then rebuilt
 DEFAULT_ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8")

@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from vial.version import __version__
 from vial.attest.statements.statement import SLSA_PROVENANCE_V1, Statement, Subject
 from vial.policies.engine.verify import VerificationResult
 from vial.policies.model.policy import SLSA_VSA_V1
+from vial.version import __version__
 
 VERIFIER_ID = "https://vial.dev/verifier/v1"
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import click
 
-from vial.version import __version__
 from vial.cli.output import Output, fail
 from vial.errors import VialError
+from vial.version import __version__
 
 
 def _import_command_module(module: str) -> None:
