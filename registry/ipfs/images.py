@@ -100,21 +100,9 @@ def _profile(profile: Profile | str) -> Profile:
     return get_profile(profile) if isinstance(profile, str) else profile
 
 
-def referrers_of(store: Store, digest: str) -> list[Descriptor]:
-    """Manifests listed in the store whose ``subject`` is the image ``digest`` (its attestations)."""
-    found = []
-    for entry in store.index().manifests:
-        if entry.artifact_type is None or not is_digest(entry.digest) or entry.digest == digest:
-            continue
-        manifest = Manifest.from_bytes(store.read_blob(entry.digest, f"referrer {entry.digest}"))
-        if manifest.subject is not None and manifest.subject.digest == digest:
-            found.append(entry)
-    return found
-
-
 def _staged_layout(store: Store, ref: str, work: Path, attestations: bool = False) -> tuple[Path, str]:
     layout = work / LAYOUT_NAME
-    extra = referrers_of(store, store.resolve(ref).digest) if attestations else []
+    extra = [r.descriptor for r in store.referrers(store.resolve(ref).digest)] if attestations else []
     image = store.export_layout(ref, layout, with_manifests=extra)
     return layout, image.digest
 
