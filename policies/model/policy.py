@@ -45,9 +45,6 @@ class KeySigner:
     def kind(self) -> str:
         return "key"
 
-    def describe(self) -> str:
-        return f"{self.name} (key {self.fingerprint})"
-
 
 @dataclass(frozen=True)
 class IdentitySigner:
@@ -62,10 +59,6 @@ class IdentitySigner:
     @property
     def kind(self) -> str:
         return "identity"
-
-    def describe(self) -> str:
-        who = self.san if self.san else f"/{self.san_regex}/"
-        return f"{self.name} ({who} from {self.issuer})"
 
 
 Signer = KeySigner | IdentitySigner

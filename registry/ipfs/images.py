@@ -71,16 +71,6 @@ class CidRecords:
         except (ValueError, TypeError):
             raise IntegrityError(f"{path}: malformed CID record") from None
 
-    def for_manifest(self, digest: str) -> list[CidRecord]:
-        if not self.dir.is_dir():
-            return []
-        found = []
-        for path in sorted(self.dir.glob("*.json")):
-            record = self.get(path.stem)
-            if record is not None and record.manifest == digest:
-                found.append(record)
-        return found
-
 
 @dataclass(frozen=True)
 class PinResult:

@@ -54,7 +54,6 @@ LOG_DIR_NAME = "log"
 SHARED_FILES = ("records", "records.idx", "hashes", "verifier", "checkpoint")
 MAX_SMALL = 64 << 10  # checkpoint, verifier
 MAX_LOG_FILE = 8 << 30  # records, records.idx, hashes (checked against the checkpoint's size anyway)
-MAX_LOG_DAG_BYTES = 3 * MAX_LOG_FILE
 KEY_PREFIX = "vial-log-"
 
 
