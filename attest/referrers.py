@@ -14,37 +14,36 @@ from pathlib import Path
 
 from vial.attest.errors import AttestationError
 from vial.attest.signing.bundle import BUNDLE_V03
-from vial.digest import is_digest
 from vial.errors import NotFoundError
-from vial.oci import ANNOTATION_CREATED, MEDIA_TYPE_EMPTY, MEDIA_TYPE_MANIFEST, Descriptor, Manifest
+from vial.oci import (
+    ANNOTATION_CREATED,
+    ANNOTATION_PREDICATE_TYPE,
+    MEDIA_TYPE_EMPTY,
+    MEDIA_TYPE_MANIFEST,
+    Descriptor,
+    Manifest,
+)
+from vial.store import Referrer as StoreReferrer
 from vial.store import Store
 
-ANNOTATION_PREDICATE_TYPE = "dev.sigstore.bundle.predicateType"
+__all__ = ["ANNOTATION_PREDICATE_TYPE", "Referrer", "attach_bundle", "list_referrers", "read_bundle"]
+
 ANNOTATION_CONTENT = "dev.sigstore.bundle.content"
 ANNOTATION_SIGNER = "dev.vial.attestation.signer"
 EMPTY_JSON = b"{}"
 
 
 @dataclass(frozen=True)
-class Referrer:
-    descriptor: Descriptor  # the artifact manifest, as listed in index.json
-    manifest: Manifest
-
-    @property
-    def digest(self) -> str:
-        return self.descriptor.digest
+class Referrer(StoreReferrer):
+    """An attestation: a referrer whose one layer is a Sigstore bundle."""
 
     @property
     def predicate_type(self) -> str:
-        return self.manifest.annotations.get(ANNOTATION_PREDICATE_TYPE, "")
+        return self.annotation(ANNOTATION_PREDICATE_TYPE)
 
     @property
     def signer(self) -> str:
-        return self.manifest.annotations.get(ANNOTATION_SIGNER, "")
-
-    @property
-    def created(self) -> str:
-        return self.manifest.annotations.get(ANNOTATION_CREATED, "")
+        return self.annotation(ANNOTATION_SIGNER)
 
     @property
     def bundle(self) -> Descriptor:
@@ -82,16 +81,11 @@ def attach_bundle(
 
 def list_referrers(store: Store, subject_digest: str, predicate_type: str | None = None) -> list[Referrer]:
     """Every attestation of the image ``subject_digest`` listed in the store, oldest first."""
-    found: list[Referrer] = []
-    for entry in store.index().manifests:
-        if entry.artifact_type != BUNDLE_V03 or not is_digest(entry.digest):
-            continue
-        manifest = Manifest.from_bytes(store.read_blob(entry.digest, f"referrer {entry.digest}"))
-        if manifest.subject is None or manifest.subject.digest != subject_digest or not manifest.layers:
-            continue
-        referrer = Referrer(entry, manifest)
-        if predicate_type is None or referrer.predicate_type == predicate_type:
-            found.append(referrer)
+    found = [
+        Referrer(r.descriptor, r.manifest)
+        for r in store.referrers(subject_digest, BUNDLE_V03)
+        if r.manifest.layers and (predicate_type is None or r.annotation(ANNOTATION_PREDICATE_TYPE) == predicate_type)
+    ]
     found.sort(key=lambda r: r.created)
     return found
 

@@ -161,6 +161,37 @@ def _lock_base(lock: Lock) -> dict[str, Any]:
     }
 
 
+def _file_changes(a: Lock, b: Lock) -> list[FileChange]:
+    old_files = {f.path: f for f in a.files}
+    new_files = {f.path: f for f in b.files}
+    files: list[FileChange] = []
+    for path in sorted(old_files.keys() | new_files.keys()):
+        before, after = old_files.get(path), new_files.get(path)
+        if before is None and after is not None:
+            files.append(FileChange(path, "added", None, after.size, None, after.sha256))
+        elif after is None and before is not None:
+            files.append(FileChange(path, "removed", before.size, None, before.sha256, None))
+        elif (
+            before is not None
+            and after is not None
+            and (before.sha256 != after.sha256 or before.executable != after.executable)
+        ):
+            files.append(FileChange(path, "changed", before.size, after.size, before.sha256, after.sha256))
+    return files
+
+
+def _config_changes(a: ImageConfig, b: ImageConfig) -> list[ValueChange]:
+    config = []
+    for name in ("cmd", "entrypoint", "workdir", "labels", "architecture", "os"):
+        old, new = getattr(a, name), getattr(b, name)
+        if old != new:
+            config.append(ValueChange(name, _plain(old), _plain(new)))
+    if a.diff_ids != b.diff_ids:
+        shared = len(set(a.diff_ids) & set(b.diff_ids))
+        config.append(ValueChange("layers", f"{len(a.diff_ids)} layers", f"{len(b.diff_ids)} layers, {shared} shared"))
+    return config
+
+
 def diff_images(a: Side, b: Side) -> VersionDiff:
     notes = []
     base: tuple[ValueChange, ...] = ()
@@ -176,38 +207,14 @@ def diff_images(a: Side, b: Side) -> VersionDiff:
         python = _package_changes(
             {p.name: p.version for p in a.lock.python}, {p.name: p.version for p in b.lock.python}, _compare_python
         )
-        old_files = {f.path: f for f in a.lock.files}
-        new_files = {f.path: f for f in b.lock.files}
-        for path in sorted(old_files.keys() | new_files.keys()):
-            before, after = old_files.get(path), new_files.get(path)
-            if before is None and after is not None:
-                files.append(FileChange(path, "added", None, after.size, None, after.sha256))
-            elif after is None and before is not None:
-                files.append(FileChange(path, "removed", before.size, None, before.sha256, None))
-            elif (
-                before is not None
-                and after is not None
-                and (before.sha256 != after.sha256 or before.executable != after.executable)
-            ):
-                files.append(FileChange(path, "changed", before.size, after.size, before.sha256, after.sha256))
+        files = _file_changes(a.lock, b.lock)
     else:
         missing = [side.label for side in (a, b) if side.lock is None]
         notes.append(
             f"no build record for {' and '.join(missing)}: base, packages and files not compared (config only)"
         )
     env = _package_changes(_env(a.config), _env(b.config), lambda x, y: 0)
-    config = []
-    for name in ("cmd", "entrypoint", "workdir", "labels", "architecture", "os"):
-        old, new = getattr(a.config, name), getattr(b.config, name)
-        if old != new:
-            config.append(ValueChange(name, _plain(old), _plain(new)))
-    if a.config.diff_ids != b.config.diff_ids:
-        shared = len(set(a.config.diff_ids) & set(b.config.diff_ids))
-        config.append(
-            ValueChange(
-                "layers", f"{len(a.config.diff_ids)} layers", f"{len(b.config.diff_ids)} layers, {shared} shared"
-            )
-        )
+    config = _config_changes(a.config, b.config)
     return VersionDiff(a, b, base, debian, python, tuple(files), env, tuple(config), tuple(notes))
 
 

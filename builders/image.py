@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from vial.builders.project import SourceInfo, source_date_epoch, source_info
 from vial.buildinfo import BuildRecord, LayerRecord, write_record
 from vial.digest import sha256_bytes, sha256_file
 from vial.fsutil import atomic_write_bytes
-from vial.lockfile import LockedFile, read_lock, stale_reasons
+from vial.lockfile import Lock, LockedFile, read_lock, stale_reasons
 from vial.oci import (
     ANNOTATION_AUTHORS,
     ANNOTATION_CREATED,
@@ -104,102 +104,120 @@ class _LayerCache:
         return LayerRecord(builder, blob.digest, blob.diff_id, blob.size, key)
 
 
-def build_project(
-    project_dir: Path, store: Store, locked: bool = False, log: Callable[[str], None] = print
-) -> BuildResult:
-    started = time.time()
-    state = read_project(project_dir, store)
-    if locked:
-        lock = check_lock(state)
-    else:
-        current = read_lock(state.lock_path)
-        if current is None or stale_reasons(current, state.inputs, state.files):
-            lock = lock_project(state, store, log=log)
-        else:
-            lock = current
-    spec = state.spec
-    source = source_info(spec, state.directory)
-    sde = source_date_epoch(spec, source)
-    cache = _LayerCache(store)
-    jobs: list[tuple[str, dict[str, Any], Callable[[], LayerBlob]]] = []
-    base_layers: list[LayerRecord] = []
+_Job = tuple[str, dict[str, Any], Callable[[], LayerBlob]]  # (builder, cache material, how to build it)
+
+
+@dataclass
+class _LayerPlan:
+    """What the image's layers will be: an imported OCI base's layers as they are, then one job a
+    layer vial builds (or finds in its layer cache), in image order."""
+
+    base_layers: list[LayerRecord] = field(default_factory=list)
     base_config: ImageConfig | None = None
+    jobs: list[_Job] = field(default_factory=list)
 
-    if spec.base.kind == "debian":
-        material = {
-            "suite": spec.base.suite,
-            "variant": spec.base.variant,
-            "architecture": spec.base.architecture,
-            "mirror": spec.base.mirror,
-            "include": spec.system.packages,
-            "debs": [p.sha256 for p in lock.debian],
-            "sde": sde,
-            "tool": debian.mmdebstrap_identity(),
-            "options": debian.ROOTFS_OPTIONS,
-        }
-        jobs.append(
-            (
-                "debian",
-                material,
-                lambda: debian.build_layer(
-                    store, spec.base, spec.system.packages, lock.debian, lock.snapshot, sde, log
-                ),
-            )
-        )
-    else:
-        base_dir = (state.directory / spec.base.oci_path).resolve()
-        base = import_base(store, base_dir, spec.base.oci_digest)
-        base_config = base.config
-        for descriptor, diff_id in zip(base.layers, base.diff_ids, strict=True):
-            base_layers.append(
-                LayerRecord(
-                    "oci", descriptor.digest, diff_id, descriptor.size, descriptor.digest, descriptor.media_type
-                )
-            )
 
-    if lock.python:
-        version, _platform = python_target(spec, lock.debian, spec.base.architecture)
-        site = python.site_packages(version, spec.python.site_packages)
-        material = {
-            "wheels": [w.sha256 for w in lock.python],
-            "python": version,
-            "interpreter": spec.python.interpreter,
-            "site": site,
-            "sde": sde,
-            "tool": python.installer_version(),
-        }
-        jobs.append(
-            (
-                "python",
-                material,
-                lambda: python.build_layer(store, lock.python, version, spec.python.interpreter, site, sde, log),
-            )
-        )
+def _current_lock(state: ProjectState, store: Store, locked: bool, log: Callable[[str], None]) -> Lock:
+    """The lock to build from: checked as it is with ``locked``, else relocked if missing or stale."""
+    if locked:
+        return check_lock(state)
+    current = read_lock(state.lock_path)
+    if current is None or stale_reasons(current, state.inputs, state.files):
+        return lock_project(state, store, log=log)
+    return current
 
+
+def _debian_job(state: ProjectState, store: Store, lock: Lock, sde: int, log: Callable[[str], None]) -> _Job:
+    spec = state.spec
+    material = {
+        "suite": spec.base.suite,
+        "variant": spec.base.variant,
+        "architecture": spec.base.architecture,
+        "mirror": spec.base.mirror,
+        "include": spec.system.packages,
+        "debs": [p.sha256 for p in lock.debian],
+        "sde": sde,
+        "tool": debian.mmdebstrap_identity(),
+        "options": debian.ROOTFS_OPTIONS,
+    }
+    return (
+        "debian",
+        material,
+        lambda: debian.build_layer(store, spec.base, spec.system.packages, lock.debian, lock.snapshot, sde, log),
+    )
+
+
+def _python_job(state: ProjectState, store: Store, lock: Lock, sde: int, log: Callable[[str], None]) -> _Job:
+    spec = state.spec
+    version, _platform = python_target(spec, lock.debian, spec.base.architecture)
+    site = python.site_packages(version, spec.python.site_packages)
+    material = {
+        "wheels": [w.sha256 for w in lock.python],
+        "python": version,
+        "interpreter": spec.python.interpreter,
+        "site": site,
+        "sde": sde,
+        "tool": python.installer_version(),
+    }
+    return (
+        "python",
+        material,
+        lambda: python.build_layer(store, lock.python, version, spec.python.interpreter, site, sde, log),
+    )
+
+
+def _files_jobs(state: ProjectState, store: Store, lock: Lock, sde: int, log: Callable[[str], None]) -> list[_Job]:
+    workdir = state.spec.run.workdir
+    jobs: list[_Job] = []
     for kind in ("code", "data"):
         selected = [s for s in state.selected if s.kind == kind]
         if not selected:
             continue
         locked_files = lock.files_of(kind)
-        material = {
-            "files": [(f.path, f.sha256, f.executable) for f in locked_files],
-            "workdir": spec.run.workdir,
-            "sde": sde,
-        }
+        material = {"files": [(f.path, f.sha256, f.executable) for f in locked_files], "workdir": workdir, "sde": sde}
         jobs.append(
             (
                 f"files:{kind}",
                 material,
-                functools.partial(_files_layer, store, selected, locked_files, spec.run.workdir, sde, kind, log),
+                functools.partial(_files_layer, store, selected, locked_files, workdir, sde, kind, log),
             )
         )
+    return jobs
 
-    # Layers are independent: build them side by side (mmdebstrap is a subprocess; zstd, hashing
-    # and zlib release the GIL), keeping their order in the image.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(cache.get_or_build, *job) for job in jobs]
-        layers = base_layers + [future.result() for future in futures]
 
+def _plan_layers(state: ProjectState, store: Store, lock: Lock, sde: int, log: Callable[[str], None]) -> _LayerPlan:
+    spec = state.spec
+    plan = _LayerPlan()
+    if spec.base.kind == "debian":
+        plan.jobs.append(_debian_job(state, store, lock, sde, log))
+    else:
+        base = import_base(store, (state.directory / spec.base.oci_path).resolve(), spec.base.oci_digest)
+        plan.base_config = base.config
+        for descriptor, diff_id in zip(base.layers, base.diff_ids, strict=True):
+            plan.base_layers.append(
+                LayerRecord(
+                    "oci", descriptor.digest, diff_id, descriptor.size, descriptor.digest, descriptor.media_type
+                )
+            )
+    if lock.python:
+        plan.jobs.append(_python_job(state, store, lock, sde, log))
+    plan.jobs += _files_jobs(state, store, lock, sde, log)
+    return plan
+
+
+def _assemble(
+    state: ProjectState,
+    store: Store,
+    lock: Lock,
+    layers: list[LayerRecord],
+    base_config: ImageConfig | None,
+    sde: int,
+    source: SourceInfo,
+    started: float,
+) -> tuple[Descriptor, str, int, str]:
+    """Write the config and manifest, name the image, record the build; returns (manifest
+    descriptor, config digest, config size, name)."""
+    spec = state.spec
     config = _config(state, layers, base_config, sde, source)
     config_bytes = config.to_bytes()
     config_digest = store.put_bytes(config_bytes)
@@ -231,13 +249,34 @@ def build_project(
             lock=lock.model_dump(),
         ),
     )
+    return descriptor, config_digest, len(config_bytes), name
+
+
+def build_project(
+    project_dir: Path, store: Store, locked: bool = False, log: Callable[[str], None] = print
+) -> BuildResult:
+    started = time.time()
+    state = read_project(project_dir, store)
+    lock = _current_lock(state, store, locked, log)
+    source = source_info(state.spec, state.directory)
+    sde = source_date_epoch(state.spec, source)
+    cache = _LayerCache(store)
+    plan = _plan_layers(state, store, lock, sde, log)
+    # Layers are independent: build them side by side (mmdebstrap is a subprocess; zstd, hashing
+    # and zlib release the GIL), keeping their order in the image.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(cache.get_or_build, *job) for job in plan.jobs]
+        layers = plan.base_layers + [future.result() for future in futures]
+    descriptor, config_digest, config_size, name = _assemble(
+        state, store, lock, layers, plan.base_config, sde, source, started
+    )
     return BuildResult(
         digest=descriptor.digest,
         config_digest=config_digest,
-        size=descriptor.size + len(config_bytes) + sum(layer.size for layer in layers),
+        size=descriptor.size + config_size + sum(layer.size for layer in layers),
         name=name,
         layers=tuple(layers),
-        rebuilt=tuple(builder for builder, _, _ in jobs if builder in cache.rebuilt),  # in layer order
+        rebuilt=tuple(builder for builder, _, _ in plan.jobs if builder in cache.rebuilt),  # in layer order
     )
 
 

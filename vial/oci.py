@@ -20,6 +20,7 @@ MEDIA_TYPE_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 MEDIA_TYPE_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 MEDIA_TYPE_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 MEDIA_TYPE_EMPTY = "application/vnd.oci.empty.v1+json"
+MEDIA_TYPE_SIGSTORE_BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"  # an attestation referrer's artifactType
 LAYER_MEDIA_TYPES = (MEDIA_TYPE_LAYER_TAR, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_LAYER_ZSTD)
 
 ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name"
@@ -31,6 +32,7 @@ ANNOTATION_LICENSES = "org.opencontainers.image.licenses"
 ANNOTATION_AUTHORS = "org.opencontainers.image.authors"
 ANNOTATION_SOURCE = "org.opencontainers.image.source"
 ANNOTATION_REVISION = "org.opencontainers.image.revision"
+ANNOTATION_PREDICATE_TYPE = "dev.sigstore.bundle.predicateType"  # on a Sigstore bundle referrer
 
 OCI_LAYOUT_FILE = b'{"imageLayoutVersion":"1.0.0"}'
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -302,7 +302,3 @@ def _line_of(text: str, loc: tuple[str, ...]) -> int | None:
         if current is None and re.match(rf"^\s*{re.escape(table)}\s*=", line):
             return number
     return header_line
-
-
-def to_toml_data(spec: Spec) -> dict[str, Any]:
-    return spec.model_dump(by_alias=True, exclude_none=True, exclude_defaults=False)

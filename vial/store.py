@@ -32,6 +32,7 @@ from vial.errors import IntegrityError, NotFoundError
 from vial.fsutil import atomic_write_bytes, fsync_dir
 from vial.home import default_home
 from vial.oci import (
+    ANNOTATION_CREATED,
     ANNOTATION_REF_NAME,
     MEDIA_TYPE_MANIFEST,
     OCI_LAYOUT_FILE,
@@ -55,6 +56,30 @@ class Image:
     @property
     def digest(self) -> str:
         return self.descriptor.digest
+
+
+@dataclass(frozen=True)
+class Referrer:
+    """An OCI 1.1 referrer listed in the store's index.json: a manifest whose ``subject`` is an image."""
+
+    descriptor: Descriptor  # the referrer manifest, as listed in index.json
+    manifest: Manifest
+
+    @property
+    def digest(self) -> str:
+        return self.descriptor.digest
+
+    @property
+    def artifact_type(self) -> str:
+        return self.descriptor.artifact_type or ""
+
+    def annotation(self, key: str) -> str:
+        """The manifest's annotation ``key``, or ``""``."""
+        return self.manifest.annotations.get(key, "")
+
+    @property
+    def created(self) -> str:
+        return self.annotation(ANNOTATION_CREATED)
 
 
 class BlobWriter:
@@ -226,6 +251,32 @@ class Store:
             if any(m.digest == descriptor.digest for m in current.manifests):
                 return
             atomic_write_bytes(self._index_path, Index((*current.manifests, descriptor)).to_bytes())
+
+    def referrers(
+        self, subject_digest: str, artifact_type: str | None = None, *, skip_unreadable: bool = False
+    ) -> list[Referrer]:
+        """The manifests listed in index.json that declare an ``artifactType`` (``artifact_type``, if
+        given) and whose ``subject`` is ``subject_digest``, in index order.
+
+        A listed manifest that is missing or unreadable raises, unless ``skip_unreadable``.
+        """
+        found: list[Referrer] = []
+        for entry in self.index().manifests:
+            if not entry.artifact_type or (artifact_type is not None and entry.artifact_type != artifact_type):
+                continue
+            if not is_digest(entry.digest) or entry.digest == subject_digest:
+                continue
+            if skip_unreadable and not self.has_blob(entry.digest):
+                continue
+            try:
+                manifest = Manifest.from_bytes(self.read_blob(entry.digest, f"referrer {entry.digest}"))
+            except IntegrityError:
+                if skip_unreadable:
+                    continue  # not an image manifest: not a referrer
+                raise
+            if manifest.subject is not None and manifest.subject.digest == subject_digest:
+                found.append(Referrer(entry, manifest))
+        return found
 
     def names(self) -> list[tuple[str, Descriptor]]:
         return [

@@ -17,8 +17,9 @@ from sigstore_models.bundle.v1 import Bundle as BundleModel
 from vial.attest.errors import VerificationError
 from vial.attest.signing.dsse import Envelope
 from vial.attest.signing.keys import SigningKey
+from vial.oci import MEDIA_TYPE_SIGSTORE_BUNDLE
 
-BUNDLE_V03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
+BUNDLE_V03 = MEDIA_TYPE_SIGSTORE_BUNDLE
 MAX_BUNDLE = 16 << 20
 
 

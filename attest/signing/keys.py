@@ -165,12 +165,16 @@ def _decrypt_cosign(body: bytes, password: bytes, origin: str) -> bytes:
         raise KeyFileError(f"{origin}: wrong passphrase (or a corrupted key file)") from None
 
 
-def load_private_key(path: Path, password: bytes | None) -> SigningKey:
-    origin = str(path)
+def _read_key_file(path: Path) -> tuple[str, bytes]:
+    """(the path as named in messages, the file's bytes)."""
     try:
-        data = Path(path).read_bytes()
+        return str(path), Path(path).read_bytes()
     except FileNotFoundError:
-        raise KeyFileError(f"{origin}: no such key file") from None
+        raise KeyFileError(f"{path}: no such key file") from None
+
+
+def load_private_key(path: Path, password: bytes | None) -> SigningKey:
+    origin, data = _read_key_file(path)
     label, body = _pem_label(data, origin)
     if label in (SIGSTORE_PEM, COSIGN_PEM):
         if password is None:
@@ -203,11 +207,7 @@ def _check_private(private: object, origin: str) -> SigningKey:
 
 
 def load_public_key(path: Path) -> PublicKey:
-    origin = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise KeyFileError(f"{origin}: no such key file") from None
+    origin, data = _read_key_file(path)
     label, _ = _pem_label(data, origin)
     if label != "PUBLIC KEY":
         raise KeyFileError(f"{origin}: PEM type {label!r} is not a PUBLIC KEY")

@@ -26,7 +26,7 @@ from vial.attest.statements.statement import PAYLOAD_TYPE, Statement, parse_stat
 if TYPE_CHECKING:  # sigstore is imported when a keyless bundle is checked, not with this module
     from sigstore.models import Bundle, TrustedRoot
     from sigstore.verify import Verifier
-    from sigstore.verify.policy import Identity
+    from sigstore.verify.policy import Identity, VerificationPolicy
 
 Instance = Literal["production", "staging"]
 
@@ -156,21 +156,45 @@ def verify_keyless(
     origin: str = "bundle",
 ) -> Verified:
     """Verify a keyless (Fulcio certificate) DSSE bundle offline against a trusted root."""
-    from sigstore.errors import VerificationError as SigstoreVerificationError
-
     bundle, _, _ = _load(raw, origin)
     if not bundle.keyless:
         raise VerificationError(f"{origin}: is signed with a key (hint {bundle.key_hint}); verify with --key")
+    statement = verify_dsse_keyless(
+        raw,
+        _policy(identity, issuer),
+        subject_digest,
+        predicate_type,
+        instance,
+        trust_config,
+        trusted_root_file,
+        origin,
+    )
+    return Verified(statement, f"{identity} ({issuer})")
+
+
+def verify_dsse_keyless(
+    raw: bytes,
+    identity_policy: VerificationPolicy,
+    subject_digest: str,
+    predicate_type: str | None = None,
+    instance: Instance = "production",
+    trust_config: Path | None = None,
+    trusted_root_file: Path | None = None,
+    origin: str = "bundle",
+) -> Statement:
+    """Checks 3-5 for a keyless DSSE bundle: sigstore-python's ``Verifier`` with ``identity_policy``
+    (any sigstore ``VerificationPolicy``), then the payload type and the statement."""
+    from sigstore.errors import VerificationError as SigstoreVerificationError
+
     sigstore_bundle = _sigstore_bundle(raw, origin)
     verifier = _verifier(instance, trust_config, trusted_root_file)
     try:
-        payload_type, payload = verifier.verify_dsse(sigstore_bundle, _policy(identity, issuer))
+        payload_type, payload = verifier.verify_dsse(sigstore_bundle, identity_policy)
     except SigstoreVerificationError as exc:
         raise VerificationError(f"{origin}: {_one_line(exc)}") from None
     if payload_type != PAYLOAD_TYPE:  # already checked on the envelope; sigstore leaves it to callers
         raise VerificationError(f"{origin}: payload type is {payload_type!r}, expected {PAYLOAD_TYPE!r}")
-    statement = check_statement(payload, subject_digest, predicate_type, origin)
-    return Verified(statement, f"{identity} ({issuer})")
+    return check_statement(payload, subject_digest, predicate_type, origin)
 
 
 def verify_blob_keyless(

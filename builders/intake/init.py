@@ -14,29 +14,44 @@ CODE_SUFFIXES = {".py", ".R", ".r", ".jl", ".sh", ".ipynb", ".Rmd", ".m"}
 DATA_DIRS = ("data", "inputs", "input")
 
 
+def _apt_packages(project_dir: Path) -> list[str]:
+    """repo2docker's apt.txt: one Debian package a line."""
+    apt = project_dir / "apt.txt"
+    if not apt.is_file():
+        return []
+    packages = [line.split("#", 1)[0].strip() for line in apt.read_text().splitlines()]
+    return [p for p in packages if p]
+
+
+def _python_requirements(project_dir: Path) -> tuple[str | None, list[str]]:
+    """(requirements file, or None; else the pyproject.toml dependencies)."""
+    if (project_dir / "requirements.txt").is_file():
+        return "requirements.txt", []
+    if (project_dir / "pyproject.toml").is_file():
+        try:
+            data = tomllib.loads((project_dir / "pyproject.toml").read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"{project_dir / 'pyproject.toml'}: invalid TOML: {exc}") from None
+        return None, list(data.get("project", {}).get("dependencies", []))
+    return None, []
+
+
+def _system_packages(project_dir: Path, packages: list[str], wants_requirements: bool) -> list[str]:
+    """apt.txt's ``packages``, with Python (and the C++ runtime wheels need) where the project uses it."""
+    python_wanted = wants_requirements or any(project_dir.glob("*.py"))
+    if python_wanted and "python3" not in packages:
+        packages.insert(0, "python3")
+    if wants_requirements and "libstdc++6" not in packages:
+        packages.append("libstdc++6")  # manylinux wheels with C++ extensions link to the system's libstdc++
+    return packages
+
+
 def starter_spec(project_dir: Path) -> str:
     project_dir = Path(project_dir)
     name = re.sub(r"[^a-z0-9._-]+", "-", project_dir.resolve().name.lower()).strip("-.") or "project"
-    packages: list[str] = []
-    requirements_file: str | None = None
-    requirements: list[str] = []
-    apt = project_dir / "apt.txt"
-    if apt.is_file():  # repo2docker: one Debian package a line
-        packages = [line.split("#", 1)[0].strip() for line in apt.read_text().splitlines()]
-        packages = [p for p in packages if p]
-    if (project_dir / "requirements.txt").is_file():
-        requirements_file = "requirements.txt"
-    elif (project_dir / "pyproject.toml").is_file():
-        try:
-            data = tomllib.loads((project_dir / "pyproject.toml").read_text())
-            requirements = list(data.get("project", {}).get("dependencies", []))
-        except tomllib.TOMLDecodeError as exc:
-            raise SpecError(f"{project_dir / 'pyproject.toml'}: invalid TOML: {exc}") from None
-    python_wanted = bool(requirements_file or requirements) or any(project_dir.glob("*.py"))
-    if python_wanted and "python3" not in packages:
-        packages.insert(0, "python3")
-    if (requirements_file or requirements) and "libstdc++6" not in packages:
-        packages.append("libstdc++6")  # manylinux wheels with C++ extensions link to the system's libstdc++
+    apt = _apt_packages(project_dir)
+    requirements_file, requirements = _python_requirements(project_dir)
+    packages = _system_packages(project_dir, apt, bool(requirements_file or requirements))
     code = sorted(p.name for p in project_dir.iterdir() if p.is_file() and p.suffix in CODE_SUFFIXES)
     data_dirs = [d for d in DATA_DIRS if (project_dir / d).is_dir()]
     cmd: list[str] = []

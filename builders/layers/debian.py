@@ -47,11 +47,6 @@ def _mmdebstrap_path() -> str:
     return path
 
 
-def mmdebstrap_version() -> str:
-    out = subprocess.run([_mmdebstrap_path(), "--version"], capture_output=True, text=True, check=False)
-    return out.stdout.strip() or "mmdebstrap unknown"
-
-
 def mmdebstrap_identity() -> str:
     """The exact mmdebstrap (a single script): its hash, for layer cache keys; cheaper than running it."""
     return "mmdebstrap-" + sha256_file(Path(_mmdebstrap_path()))[0]

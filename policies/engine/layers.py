@@ -228,17 +228,8 @@ def _through_symlink(name: str, symlinks: set[str]) -> str | None:
     return None
 
 
-def check_member(member: tarfile.TarInfo, state: ScanState, what: str) -> str:
-    """Check one tar header; returns its clean name. Raises ``UnsafeLayerError`` on anything unsafe."""
-    state.entries += 1
-    name = clean_name(member.name, what)
-    if not name:
-        if member.isdir():
-            return name
-        raise UnsafeLayerError(f"{what}: entry {member.name!r} names the root")
-    via = _through_symlink(name, state.symlinks)
-    if via is not None:
-        raise UnsafeLayerError(f"{what}: entry {name!r} goes through the symlink {via!r} (symlink escape)")
+def _check_type(member: tarfile.TarInfo, name: str, state: ScanState, what: str) -> None:
+    """The entry's type: no devices or sparse files, and links that stay inside the root."""
     if member.ischr() or member.isblk():
         raise UnsafeLayerError(f"{what}: device node {name!r}")
     if member.issparse():
@@ -247,16 +238,24 @@ def check_member(member: tarfile.TarInfo, state: ScanState, what: str) -> str:
         if symlink_escapes(name, member.linkname):
             raise UnsafeLayerError(f"{what}: symlink {name!r} -> {member.linkname!r} escapes the root")
     elif member.islnk():
-        if member.linkname.startswith("/"):
-            raise UnsafeLayerError(f"{what}: hardlink {name!r} -> {member.linkname!r} escapes the root (absolute)")
-        target = posixpath.normpath(member.linkname)
-        if target == ".." or target.startswith("../") or ".." in member.linkname.split("/"):
-            raise UnsafeLayerError(f"{what}: hardlink {name!r} -> {member.linkname!r} escapes the root")
-        via = _through_symlink(clean_name(member.linkname, what), state.symlinks)
-        if via is not None:
-            raise UnsafeLayerError(f"{what}: hardlink {name!r} -> {member.linkname!r} goes through a symlink")
+        _check_hardlink(member, name, state, what)
     elif not (member.isreg() or member.isdir() or member.isfifo()):
         raise UnsafeLayerError(f"{what}: entry {name!r} has unsupported type {member.type!r}")
+
+
+def _check_hardlink(member: tarfile.TarInfo, name: str, state: ScanState, what: str) -> None:
+    if member.linkname.startswith("/"):
+        raise UnsafeLayerError(f"{what}: hardlink {name!r} -> {member.linkname!r} escapes the root (absolute)")
+    target = posixpath.normpath(member.linkname)
+    if target == ".." or target.startswith("../") or ".." in member.linkname.split("/"):
+        raise UnsafeLayerError(f"{what}: hardlink {name!r} -> {member.linkname!r} escapes the root")
+    via = _through_symlink(clean_name(member.linkname, what), state.symlinks)
+    if via is not None:
+        raise UnsafeLayerError(f"{what}: hardlink {name!r} -> {member.linkname!r} goes through a symlink")
+
+
+def _track_symlinks(member: tarfile.TarInfo, name: str, state: ScanState, what: str) -> None:
+    """Update the symlinks later entries must not go through: whiteouts remove, symlinks add."""
     base = posixpath.basename(name)
     if base.startswith(WHITEOUT_PREFIX) and base != OPAQUE_WHITEOUT:
         hidden = base[len(WHITEOUT_PREFIX) :]
@@ -271,6 +270,21 @@ def check_member(member: tarfile.TarInfo, state: ScanState, what: str) -> str:
         state.symlinks.add(name)
     else:
         state.symlinks.discard(name)
+
+
+def check_member(member: tarfile.TarInfo, state: ScanState, what: str) -> str:
+    """Check one tar header; returns its clean name. Raises ``UnsafeLayerError`` on anything unsafe."""
+    state.entries += 1
+    name = clean_name(member.name, what)
+    if not name:
+        if member.isdir():
+            return name
+        raise UnsafeLayerError(f"{what}: entry {member.name!r} names the root")
+    via = _through_symlink(name, state.symlinks)
+    if via is not None:
+        raise UnsafeLayerError(f"{what}: entry {name!r} goes through the symlink {via!r} (symlink escape)")
+    _check_type(member, name, state, what)
+    _track_symlinks(member, name, state, what)
     return name
 
 

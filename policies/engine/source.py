@@ -19,7 +19,6 @@ from pathlib import Path
 
 from vial.digest import CHUNK_SIZE
 from vial.errors import IntegrityError, NotFoundError
-from vial.oci import ANNOTATION_REF_NAME
 from vial.store import Image, Store
 
 _BLOB_NAME = re.compile(r"^blobs/sha256/[0-9a-f]{64}$")
@@ -151,11 +150,3 @@ def open_source(ref: str, store: Store | None = None) -> Iterator[Source]:
         raise NotFoundError(f"{ref}: not an image reference, OCI layout or archive")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def names_of(store: Store, digest: str) -> list[str]:
-    return [
-        m.annotations[ANNOTATION_REF_NAME]
-        for m in store.index().manifests
-        if m.digest == digest and ANNOTATION_REF_NAME in m.annotations
-    ]

@@ -7,6 +7,7 @@ Only attestations that verified against a signer the policy trusts are ever used
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from dataclasses import dataclass, field
@@ -14,13 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from vial.attest.errors import VerificationError
 from vial.attest.referrers import list_referrers, read_bundle
 from vial.attest.signing.bundle import parse_bundle
-from vial.attest.signing.verify import check_statement, trusted_root, verify_with_key
+from vial.attest.signing.verify import verify_dsse_keyless, verify_with_key
 from vial.attest.statements.statement import (
     CYCLONEDX_BOM,
-    PAYLOAD_TYPE,
     SLSA_PROVENANCE_V1,
     VIAL_REPRODUCTION_V1,
     Statement,
@@ -31,7 +30,15 @@ from vial.policies.engine.integrity import IntegrityReport, check_image
 from vial.policies.engine.source import Source
 from vial.policies.model import trust
 from vial.policies.model.custom import evaluate_rule
-from vial.policies.model.policy import IdentitySigner, KeySigner, Policy, Requirement, Signer
+from vial.policies.model.policy import (
+    IdentitySigner,
+    KeySigner,
+    Policy,
+    ProvenanceRules,
+    Requirement,
+    SbomRules,
+    Signer,
+)
 from vial.store import Image
 
 
@@ -144,23 +151,10 @@ class _IdentityPolicy:
 
 
 def _verify_identity(raw: bytes, signer: IdentitySigner, digest: str, origin: str) -> tuple[Statement, str]:
-    from sigstore.errors import VerificationError as SigstoreVerificationError
-    from sigstore.models import Bundle
-    from sigstore.verify import Verifier
-
-    try:
-        bundle = Bundle.from_json(raw)
-    except Exception as exc:  # noqa: BLE001
-        raise VerificationError(f"{origin}: invalid keyless bundle: {' '.join(str(exc).split())}") from None
-    root = trusted_root(signer.instance, signer.trust_config, signer.trusted_root)
     policy = _IdentityPolicy(signer)
-    try:
-        payload_type, payload = Verifier(trusted_root=root).verify_dsse(bundle, policy)
-    except SigstoreVerificationError as exc:
-        raise VerificationError(f"{origin}: {' '.join(str(exc).split())}") from None
-    if payload_type != PAYLOAD_TYPE:
-        raise VerificationError(f"{origin}: payload type is {payload_type!r}, expected {PAYLOAD_TYPE!r}")
-    statement = check_statement(payload, digest, None, origin)
+    statement = verify_dsse_keyless(
+        raw, policy, digest, None, signer.instance, signer.trust_config, signer.trusted_root, origin
+    )
     return statement, f"identity:{signer.issuer}|{policy.matched}"
 
 
@@ -264,69 +258,76 @@ def _statements(checks: list[AttestationCheck], predicate_type: str, policy: Pol
 _HASH_KEYS = {"sha256", "sha384", "sha512", "sha3_256", "sha3_512", "gitCommit", "blake2b"}
 
 
+def _builder_id_rule(rules: ProvenanceRules, provenances: list[Statement]) -> RuleResult:
+    bad = []
+    for statement in provenances:
+        builder = str(statement.predicate.get("runDetails", {}).get("builder", {}).get("id", ""))
+        ok = builder in rules.builder_ids or (
+            rules.builder_id_regex is not None and re.fullmatch(rules.builder_id_regex, builder)
+        )
+        if not ok:
+            bad.append(builder or "(none)")
+    return RuleResult(
+        "provenance.builder_id", not bad, f"builder {bad[0]!r} is not allowed" if bad else "builder allowed"
+    )
+
+
+def _dependencies(statement: Statement) -> list[dict[str, Any]]:
+    return list(statement.predicate.get("buildDefinition", {}).get("resolvedDependencies", []) or [])
+
+
+def _is_hash_pinned(dep: dict[str, Any]) -> bool:
+    digest = dep.get("digest") or {}
+    return any(
+        k in _HASH_KEYS and isinstance(v, str) and re.fullmatch(r"[0-9a-f]{40,128}", v) for k, v in digest.items()
+    )
+
+
+def _pinned_dependencies_rule(provenances: list[Statement]) -> RuleResult:
+    unpinned = [
+        str(dep.get("name") or dep.get("uri") or "?")
+        for statement in provenances
+        for dep in _dependencies(statement)
+        # a "debian-base" entry names the suite; each of its packages is a pinned entry of its own
+        if (dep.get("annotations") or {}).get("kind") != "debian-base" and not _is_hash_pinned(dep)
+    ]
+    return RuleResult(
+        "provenance.pinned_dependencies",
+        not unpinned,
+        f"{len(unpinned)} dependencies not hash-pinned: {', '.join(unpinned[:5])}"
+        if unpinned
+        else "every dependency is hash-pinned",
+    )
+
+
+def _base_digests_rule(rules: ProvenanceRules, provenances: list[Statement]) -> RuleResult:
+    allowed = {d.removeprefix("sha256:") for d in rules.base_digests}
+    bad = []
+    for statement in provenances:
+        bases = [d for d in _dependencies(statement) if d.get("name") == "base"]
+        digests = {str((d.get("digest") or {}).get("sha256", "")) for d in bases}
+        if not digests or not digests <= allowed:
+            bad.append(", ".join(sorted(x for x in digests if x)) or "a base without a digest")
+    return RuleResult(
+        "provenance.base_digests",
+        not bad,
+        f"base {bad[0]} is not in the allowlist" if bad else "base digest allowed",
+    )
+
+
 def provenance_rules(policy: Policy, provenances: list[Statement]) -> list[RuleResult]:
     rules = policy.provenance
-    out: list[RuleResult] = []
-    wanted = bool(rules.builder_ids or rules.builder_id_regex or rules.pinned_dependencies or rules.base_digests)
-    if not wanted:
-        return out
+    if not (rules.builder_ids or rules.builder_id_regex or rules.pinned_dependencies or rules.base_digests):
+        return []
     if not provenances:
         return [RuleResult("provenance constraints", False, "no verified provenance to check")]
+    out: list[RuleResult] = []
     if rules.builder_ids or rules.builder_id_regex:
-        bad = []
-        for statement in provenances:
-            builder = str(statement.predicate.get("runDetails", {}).get("builder", {}).get("id", ""))
-            ok = builder in rules.builder_ids or (
-                rules.builder_id_regex is not None and re.fullmatch(rules.builder_id_regex, builder)
-            )
-            if not ok:
-                bad.append(builder or "(none)")
-        out.append(
-            RuleResult(
-                "provenance.builder_id", not bad, f"builder {bad[0]!r} is not allowed" if bad else "builder allowed"
-            )
-        )
+        out.append(_builder_id_rule(rules, provenances))
     if rules.pinned_dependencies:
-        unpinned = []
-        for statement in provenances:
-            for dep in statement.predicate.get("buildDefinition", {}).get("resolvedDependencies", []) or []:
-                kind = (dep.get("annotations") or {}).get("kind")
-                if kind == "debian-base":
-                    continue  # names the suite; each of its packages is a pinned entry of its own
-                digest = dep.get("digest") or {}
-                if not any(
-                    k in _HASH_KEYS and isinstance(v, str) and re.fullmatch(r"[0-9a-f]{40,128}", v)
-                    for k, v in digest.items()
-                ):
-                    unpinned.append(str(dep.get("name") or dep.get("uri") or "?"))
-        out.append(
-            RuleResult(
-                "provenance.pinned_dependencies",
-                not unpinned,
-                f"{len(unpinned)} dependencies not hash-pinned: {', '.join(unpinned[:5])}"
-                if unpinned
-                else "every dependency is hash-pinned",
-            )
-        )
+        out.append(_pinned_dependencies_rule(provenances))
     if rules.base_digests:
-        allowed = {d.removeprefix("sha256:") for d in rules.base_digests}
-        bad = []
-        for statement in provenances:
-            bases = [
-                d
-                for d in statement.predicate.get("buildDefinition", {}).get("resolvedDependencies", []) or []
-                if d.get("name") == "base"
-            ]
-            digests = {str((d.get("digest") or {}).get("sha256", "")) for d in bases}
-            if not digests or not digests <= allowed:
-                bad.append(", ".join(sorted(x for x in digests if x)) or "a base without a digest")
-        out.append(
-            RuleResult(
-                "provenance.base_digests",
-                not bad,
-                f"base {bad[0]} is not in the allowlist" if bad else "base digest allowed",
-            )
-        )
+        out.append(_base_digests_rule(rules, provenances))
     return out
 
 
@@ -340,51 +341,63 @@ def _component_licenses(component: dict[str, Any]) -> list[str]:
     return found
 
 
-def sbom_rules(policy: Policy, sboms: list[Statement]) -> list[RuleResult]:
-    rules = policy.sbom
-    if not (rules.deny_packages or rules.deny_licenses):
-        return []
-    if not sboms:
-        return [RuleResult("sbom constraints", False, "no verified SBOM to check")]
+def _sbom_components(sboms: list[Statement]) -> list[dict[str, Any]]:
+    """Every component the SBOMs list, and each one's own (``metadata.component``)."""
     components: list[dict[str, Any]] = []
     for statement in sboms:
         components += list(statement.predicate.get("components") or [])
         metadata = statement.predicate.get("metadata", {}).get("component")
         if metadata:
             components.append(metadata)
+    return components
+
+
+def _is_denied_package(denied: str, name: str, purl: str) -> bool:
+    """``denied`` is a package name, or a purl without version (matching every version of it)."""
+    return denied == name or (
+        denied.startswith("pkg:") and (purl == denied or purl.startswith(denied + "@") or purl.startswith(denied + "?"))
+    )
+
+
+def _deny_packages_rule(rules: SbomRules, components: list[dict[str, Any]]) -> RuleResult:
+    hits = []
+    for component in components:
+        name, purl = str(component.get("name", "")), str(component.get("purl", ""))
+        hits += [purl or name for denied in rules.deny_packages if _is_denied_package(denied, name, purl)]
+    return RuleResult(
+        "sbom.deny_packages",
+        not hits,
+        f"denied packages present: {', '.join(sorted(set(hits))[:5])}" if hits else "no denied package",
+    )
+
+
+def _deny_licenses_rule(rules: SbomRules, components: list[dict[str, Any]]) -> RuleResult:
+    denied = {d.lower() for d in rules.deny_licenses}
+    hits = []
+    for component in components:
+        for license_ in _component_licenses(component):
+            tokens = set(re.split(r"[\s()]+", license_.lower())) - {"and", "or", "with", ""}
+            if tokens & denied:
+                hits.append(f"{component.get('name')} ({license_})")
+    return RuleResult(
+        "sbom.deny_licenses",
+        not hits,
+        f"denied licenses: {', '.join(hits[:5])}" if hits else "no denied license",
+    )
+
+
+def sbom_rules(policy: Policy, sboms: list[Statement]) -> list[RuleResult]:
+    rules = policy.sbom
+    if not (rules.deny_packages or rules.deny_licenses):
+        return []
+    if not sboms:
+        return [RuleResult("sbom constraints", False, "no verified SBOM to check")]
+    components = _sbom_components(sboms)
     out = []
     if rules.deny_packages:
-        hits = []
-        for component in components:
-            name, purl = str(component.get("name", "")), str(component.get("purl", ""))
-            for denied in rules.deny_packages:
-                if denied == name or (
-                    denied.startswith("pkg:")
-                    and (purl == denied or purl.startswith(denied + "@") or purl.startswith(denied + "?"))
-                ):
-                    hits.append(purl or name)
-        out.append(
-            RuleResult(
-                "sbom.deny_packages",
-                not hits,
-                f"denied packages present: {', '.join(sorted(set(hits))[:5])}" if hits else "no denied package",
-            )
-        )
+        out.append(_deny_packages_rule(rules, components))
     if rules.deny_licenses:
-        denied_licenses = {d.lower() for d in rules.deny_licenses}
-        hits = []
-        for component in components:
-            for license_ in _component_licenses(component):
-                tokens = set(re.split(r"[\s()]+", license_.lower())) - {"and", "or", "with", ""}
-                if tokens & denied_licenses:
-                    hits.append(f"{component.get('name')} ({license_})")
-        out.append(
-            RuleResult(
-                "sbom.deny_licenses",
-                not hits,
-                f"denied licenses: {', '.join(hits[:5])}" if hits else "no denied license",
-            )
-        )
+        out.append(_deny_licenses_rule(rules, components))
     return out
 
 
@@ -483,10 +496,8 @@ def _newest_signed(policy: Policy, source: Source, project: str, digest: str, ho
     best: tuple[Version, str] | None = None
     seen = trust.newest_seen(project, home)
     if seen:
-        try:
+        with contextlib.suppress(InvalidVersion):
             best = (Version(seen), "verified earlier on this machine")
-        except InvalidVersion:
-            pass
     provenance_requirements = [r for r in policy.requirements if r.predicate_type == SLSA_PROVENANCE_V1] or [
         Requirement(SLSA_PROVENANCE_V1, "provenance", (), 1)
     ]
@@ -610,8 +621,6 @@ def verify_source(
             result.rules.append(RuleResult(f"{rule.language}: {rule.name}", passed, detail))
     result.seconds["policy"] = time.perf_counter() - started
     if record and result.verified and result.project and result.version and provenances:
-        try:
+        with contextlib.suppress(OSError):
             trust.record_version(result.project, result.version, home)
-        except OSError:
-            pass
     return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -44,9 +45,6 @@ class KeySigner:
     def kind(self) -> str:
         return "key"
 
-    def describe(self) -> str:
-        return f"{self.name} (key {self.fingerprint})"
-
 
 @dataclass(frozen=True)
 class IdentitySigner:
@@ -61,10 +59,6 @@ class IdentitySigner:
     @property
     def kind(self) -> str:
         return "identity"
-
-    def describe(self) -> str:
-        who = self.san if self.san else f"/{self.san_regex}/"
-        return f"{self.name} ({who} from {self.issuer})"
 
 
 Signer = KeySigner | IdentitySigner
@@ -298,43 +292,43 @@ TOP_LEVEL = {
 }
 
 
-def parse_policy(
-    data: Any, origin: str, base: Path, digest: str, extra_signers: dict[str, Signer] | None = None
-) -> Policy:
-    reader = _Reader(origin, base)
-    top = reader.mapping(data, "top level", TOP_LEVEL)
-    if top.get("version", 1) != 1:
-        raise reader.fail("version", f"unsupported policy version {top.get('version')!r} (this vial reads version 1)")
+def _list_items(reader: _Reader, value: Any, where: str, allowed: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A list field whose items are mappings: (``where[i]``, item) for each, in order, each checked
+    only when reached (so the first mistake in list order is the one reported)."""
+    items = value or []
+    if not isinstance(items, list):
+        raise reader.fail(where, "must be a list")
+    for i, item in enumerate(items):
+        yield f"{where}[{i}]", reader.mapping(item, f"{where}[{i}]", allowed)
+
+
+def _parse_signers(reader: _Reader, value: Any, extra_signers: dict[str, Signer] | None) -> dict[str, Signer]:
     signers: dict[str, Signer] = dict(extra_signers or {})
-    for name, item in reader.mapping(top.get("signers"), "signers", set(map(str, top.get("signers") or {}))).items():
+    for name, item in reader.mapping(value, "signers", set(map(str, value or {}))).items():
         signers[str(name)] = parse_signer(reader, str(name), item, f"signers.{name}")
-    requirements = []
-    raw_require = top.get("require") or []
-    if not isinstance(raw_require, list):
-        raise reader.fail("require", "must be a list")
-    for i, item in enumerate(raw_require):
-        where = f"require[{i}]"
-        item = reader.mapping(item, where, {"predicate", "signers", "threshold"})
-        uri, alias = predicate_type_of(reader.string(item.get("predicate"), f"{where}.predicate"))
-        names = reader.strings(item.get("signers"), f"{where}.signers")
-        for signer_name in names:
-            if signer_name not in signers:
-                raise reader.fail(f"{where}.signers", f"unknown signer {signer_name!r} (define it under signers)")
-        threshold = item.get("threshold", 1)
-        if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
-            raise reader.fail(f"{where}.threshold", "must be a positive integer")
-        pool = len(set(names)) if names else len(signers)
-        if threshold > pool:
-            raise reader.fail(f"{where}.threshold", f"{threshold} signers required but only {pool} are named")
-        requirements.append(Requirement(uri, alias, tuple(dict.fromkeys(names)), threshold))
-    if not signers:
-        raise reader.fail("signers", "no trusted signers: a policy must name at least one")
-    if not requirements:
-        raise reader.fail("require", "a policy must require at least one signed attestation (e.g. provenance)")
+    return signers
+
+
+def _parse_requirement(reader: _Reader, where: str, item: dict[str, Any], signers: dict[str, Signer]) -> Requirement:
+    uri, alias = predicate_type_of(reader.string(item.get("predicate"), f"{where}.predicate"))
+    names = reader.strings(item.get("signers"), f"{where}.signers")
+    for signer_name in names:
+        if signer_name not in signers:
+            raise reader.fail(f"{where}.signers", f"unknown signer {signer_name!r} (define it under signers)")
+    threshold = item.get("threshold", 1)
+    if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
+        raise reader.fail(f"{where}.threshold", "must be a positive integer")
+    pool = len(set(names)) if names else len(signers)
+    if threshold > pool:
+        raise reader.fail(f"{where}.threshold", f"{threshold} signers required but only {pool} are named")
+    return Requirement(uri, alias, tuple(dict.fromkeys(names)), threshold)
+
+
+def _parse_provenance(reader: _Reader, value: Any) -> ProvenanceRules:
     prov = reader.mapping(
-        top.get("provenance"), "provenance", {"builder_ids", "builder_id_regex", "pinned_dependencies", "base_digests"}
+        value, "provenance", {"builder_ids", "builder_id_regex", "pinned_dependencies", "base_digests"}
     )
-    provenance = ProvenanceRules(
+    return ProvenanceRules(
         builder_ids=reader.strings(prov.get("builder_ids"), "provenance.builder_ids"),
         builder_id_regex=reader.regex(prov["builder_id_regex"], "provenance.builder_id_regex")
         if "builder_id_regex" in prov
@@ -342,12 +336,18 @@ def parse_policy(
         pinned_dependencies=reader.boolean(prov.get("pinned_dependencies", False), "provenance.pinned_dependencies"),
         base_digests=reader.strings(prov.get("base_digests"), "provenance.base_digests"),
     )
-    sbom_data = reader.mapping(top.get("sbom"), "sbom", {"deny_packages", "deny_licenses"})
-    sbom = SbomRules(
+
+
+def _parse_sbom(reader: _Reader, value: Any) -> SbomRules:
+    sbom_data = reader.mapping(value, "sbom", {"deny_packages", "deny_licenses"})
+    return SbomRules(
         deny_packages=reader.strings(sbom_data.get("deny_packages"), "sbom.deny_packages"),
         deny_licenses=reader.strings(sbom_data.get("deny_licenses"), "sbom.deny_licenses"),
     )
-    version_data = reader.mapping(top.get("image_version"), "image_version", {"minimum", "newest"})
+
+
+def _parse_version(reader: _Reader, value: Any) -> VersionRules:
+    version_data = reader.mapping(value, "image_version", {"minimum", "newest"})
     minimum = version_data.get("minimum")
     if minimum is not None:
         from packaging.version import InvalidVersion, Version
@@ -356,33 +356,30 @@ def parse_policy(
             Version(str(minimum))
         except InvalidVersion:
             raise reader.fail("image_version.minimum", f"not a version: {minimum!r}") from None
-    version = VersionRules(
+    return VersionRules(
         minimum=str(minimum) if minimum is not None else None,
         newest=reader.boolean(version_data.get("newest", False), "image_version.newest"),
     )
-    rules = []
-    raw_rules = top.get("rules") or []
-    if not isinstance(raw_rules, list):
-        raise reader.fail("rules", "must be a list")
-    for i, item in enumerate(raw_rules):
-        where = f"rules[{i}]"
-        item = reader.mapping(item, where, {"name", "rego", "cel"})
-        if ("rego" in item) == ("cel" in item):
-            raise reader.fail(where, "a rule has exactly one of rego or cel")
-        language: Literal["rego", "cel"] = "rego" if "rego" in item else "cel"
-        rule = CustomRule(
-            reader.string(item.get("name", f"rule {i}"), f"{where}.name"),
-            language,
-            reader.string(item[language], f"{where}.{language}"),
-        )
-        from vial.policies.model.custom import compile_rule
 
-        compile_rule(rule, f"policy {origin}: {where}")
-        rules.append(rule)
-    limits_data = reader.mapping(
-        top.get("limits"), "limits", {"max_layer_size", "max_image_size", "max_ratio", "max_entries"}
+
+def _parse_rule(reader: _Reader, where: str, index: int, item: dict[str, Any]) -> CustomRule:
+    from vial.policies.model.custom import compile_rule
+
+    if ("rego" in item) == ("cel" in item):
+        raise reader.fail(where, "a rule has exactly one of rego or cel")
+    language: Literal["rego", "cel"] = "rego" if "rego" in item else "cel"
+    rule = CustomRule(
+        reader.string(item.get("name", f"rule {index}"), f"{where}.name"),
+        language,
+        reader.string(item[language], f"{where}.{language}"),
     )
-    limits = Limits(
+    compile_rule(rule, f"policy {reader.origin}: {where}")
+    return rule
+
+
+def _parse_limits(reader: _Reader, value: Any) -> Limits:
+    limits_data = reader.mapping(value, "limits", {"max_layer_size", "max_image_size", "max_ratio", "max_entries"})
+    return Limits(
         max_layer_bytes=reader.size(limits_data["max_layer_size"], "limits.max_layer_size")
         if "max_layer_size" in limits_data
         else DEFAULT_LIMITS.max_layer_bytes,
@@ -392,6 +389,31 @@ def parse_policy(
         max_ratio=float(limits_data.get("max_ratio", DEFAULT_LIMITS.max_ratio)),
         max_entries=int(limits_data.get("max_entries", DEFAULT_LIMITS.max_entries)),
     )
+
+
+def parse_policy(
+    data: Any, origin: str, base: Path, digest: str, extra_signers: dict[str, Signer] | None = None
+) -> Policy:
+    reader = _Reader(origin, base)
+    top = reader.mapping(data, "top level", TOP_LEVEL)
+    if top.get("version", 1) != 1:
+        raise reader.fail("version", f"unsupported policy version {top.get('version')!r} (this vial reads version 1)")
+    signers = _parse_signers(reader, top.get("signers"), extra_signers)
+    requirements = [
+        _parse_requirement(reader, where, item, signers)
+        for where, item in _list_items(reader, top.get("require"), "require", {"predicate", "signers", "threshold"})
+    ]
+    if not signers:
+        raise reader.fail("signers", "no trusted signers: a policy must name at least one")
+    if not requirements:
+        raise reader.fail("require", "a policy must require at least one signed attestation (e.g. provenance)")
+    provenance = _parse_provenance(reader, top.get("provenance"))
+    sbom = _parse_sbom(reader, top.get("sbom"))
+    version = _parse_version(reader, top.get("image_version"))
+    rules = [
+        _parse_rule(reader, where, i, item)
+        for i, (where, item) in enumerate(_list_items(reader, top.get("rules"), "rules", {"name", "rego", "cel"}))
+    ]
     return Policy(
         name=str(top.get("name") or Path(origin).stem),
         origin=origin,
@@ -403,7 +425,7 @@ def parse_policy(
         max_age_seconds=reader.duration(top["max_age"], "max_age") if top.get("max_age") is not None else None,
         version=version,
         rules=tuple(rules),
-        limits=limits,
+        limits=_parse_limits(reader, top.get("limits")),
     )
 
 

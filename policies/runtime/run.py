@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
 
 from vial.errors import ServiceError, VialError
 from vial.policies.engine.layers import DEFAULT_LIMITS
@@ -19,9 +18,6 @@ from vial.policies.model.policy import Policy
 from vial.policies.runtime import bwrap as runtime_bwrap
 from vial.policies.runtime import docker as runtime_docker
 from vial.store import Store
-
-Runtime = Literal["auto", "docker", "bwrap"]
-RUNTIMES = ("auto", "docker", "bwrap")
 
 
 class NotVerified(VialError):

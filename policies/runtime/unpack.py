@@ -103,38 +103,10 @@ class _LayerWriter:
         self.written.add(name)
         mode = member.mode & 0o1777  # no set-uid / set-gid
         if member.isdir():
-            try:
-                info = os.lstat(target)
-                if not stat.S_ISDIR(info.st_mode):
-                    os.unlink(target)
-                    os.mkdir(target, 0o700)
-            except FileNotFoundError:
-                os.mkdir(target, 0o700)
-            os.chmod(target, mode | 0o700 if os.geteuid() != 0 else mode)
-            self.dir_times.append((target, int(member.mtime)))
+            self._directory(member, target, mode)
         else:
             _remove(target)
-            if member.isreg():
-                source = archive.extractfile(member)
-                assert source is not None
-                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-                with os.fdopen(fd, "wb") as out:
-                    while chunk := source.read(CHUNK_SIZE):
-                        out.write(chunk)
-                os.chmod(target, mode)
-            elif member.issym():
-                os.symlink(member.linkname, target)
-            elif member.islnk():
-                linked = secure_join(self.root, member.linkname)
-                try:
-                    info = os.lstat(linked)
-                except FileNotFoundError:
-                    raise UnsafeLayerError(f"hardlink {name!r} -> {member.linkname!r}: target does not exist") from None
-                if not stat.S_ISREG(info.st_mode):
-                    raise UnsafeLayerError(f"hardlink {name!r} -> {member.linkname!r}: target is not a regular file")
-                os.link(linked, target, follow_symlinks=False)
-            elif member.isfifo():
-                os.mkfifo(target, mode)
+            self._non_directory(member, name, target, mode, archive)
         if self.chown and not member.islnk():
             try:
                 os.lchown(target, member.uid, member.gid)
@@ -143,6 +115,46 @@ class _LayerWriter:
                     raise
         if not member.isdir() and not member.islnk():
             os.utime(target, (member.mtime, member.mtime), follow_symlinks=False)
+
+    def _directory(self, member: tarfile.TarInfo, target: Path, mode: int) -> None:
+        try:
+            info = os.lstat(target)
+            if not stat.S_ISDIR(info.st_mode):
+                os.unlink(target)
+                os.mkdir(target, 0o700)
+        except FileNotFoundError:
+            os.mkdir(target, 0o700)
+        os.chmod(target, mode | 0o700 if os.geteuid() != 0 else mode)
+        self.dir_times.append((target, int(member.mtime)))
+
+    def _non_directory(
+        self, member: tarfile.TarInfo, name: str, target: Path, mode: int, archive: tarfile.TarFile
+    ) -> None:
+        """Create a file, symlink, hardlink or FIFO at ``target`` (where nothing is now)."""
+        if member.isreg():
+            source = archive.extractfile(member)
+            assert source is not None
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                while chunk := source.read(CHUNK_SIZE):
+                    out.write(chunk)
+            os.chmod(target, mode)
+        elif member.issym():
+            os.symlink(member.linkname, target)
+        elif member.islnk():
+            self._hardlink(member, name, target)
+        elif member.isfifo():
+            os.mkfifo(target, mode)
+
+    def _hardlink(self, member: tarfile.TarInfo, name: str, target: Path) -> None:
+        linked = secure_join(self.root, member.linkname)
+        try:
+            info = os.lstat(linked)
+        except FileNotFoundError:
+            raise UnsafeLayerError(f"hardlink {name!r} -> {member.linkname!r}: target does not exist") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeLayerError(f"hardlink {name!r} -> {member.linkname!r}: target is not a regular file")
+        os.link(linked, target, follow_symlinks=False)
 
     def _opaque(self, parent_rel: str, parent: Path) -> None:
         """Remove whatever lower layers put in ``parent`` (entries this layer wrote stay)."""

@@ -49,12 +49,6 @@ def encode_node(links: list[tuple[bytes, bytes, int]], data: bytes | None) -> by
     return b"".join(parts)
 
 
-def link_size(name_len: int, cid_len: int, tsize: int) -> int:
-    """Serialized size of one link inside a PBNode (tag and length prefix included)."""
-    inner = 1 + len(varint(cid_len)) + cid_len + 1 + len(varint(name_len)) + name_len + 1 + len(varint(tsize))
-    return 1 + len(varint(inner)) + inner
-
-
 def unixfs_data(
     type_: int,
     data: bytes | None = None,

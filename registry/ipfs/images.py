@@ -15,9 +15,11 @@ records are kept under ``<store>/records/cids/``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -69,16 +71,6 @@ class CidRecords:
         except (ValueError, TypeError):
             raise IntegrityError(f"{path}: malformed CID record") from None
 
-    def for_manifest(self, digest: str) -> list[CidRecord]:
-        if not self.dir.is_dir():
-            return []
-        found = []
-        for path in sorted(self.dir.glob("*.json")):
-            record = self.get(path.stem)
-            if record is not None and record.manifest == digest:
-                found.append(record)
-        return found
-
 
 @dataclass(frozen=True)
 class PinResult:
@@ -100,21 +92,9 @@ def _profile(profile: Profile | str) -> Profile:
     return get_profile(profile) if isinstance(profile, str) else profile
 
 
-def referrers_of(store: Store, digest: str) -> list[Descriptor]:
-    """Manifests listed in the store whose ``subject`` is the image ``digest`` (its attestations)."""
-    found = []
-    for entry in store.index().manifests:
-        if entry.artifact_type is None or not is_digest(entry.digest) or entry.digest == digest:
-            continue
-        manifest = Manifest.from_bytes(store.read_blob(entry.digest, f"referrer {entry.digest}"))
-        if manifest.subject is not None and manifest.subject.digest == digest:
-            found.append(entry)
-    return found
-
-
 def _staged_layout(store: Store, ref: str, work: Path, attestations: bool = False) -> tuple[Path, str]:
     layout = work / LAYOUT_NAME
-    extra = referrers_of(store, store.resolve(ref).digest) if attestations else []
+    extra = [r.descriptor for r in store.referrers(store.resolve(ref).digest)] if attestations else []
     image = store.export_layout(ref, layout, with_manifests=extra)
     return layout, image.digest
 
@@ -268,11 +248,11 @@ def _read_json_blob(reader: UnixFSReader, blobs: dict[str, CID], descriptor: Des
     return raw
 
 
-def import_blocks(store: Store, blocks: BlockFile, root: CID, what: str) -> PullResult:
-    """Check the image in the DAG at ``root`` completely, then add it to the store."""
-    reader = UnixFSReader(blocks, what)
-    files = reader.files(root)
-    blobs = _layout_files(files, what)
+_Referrer = tuple[Descriptor, bytes, list[tuple[Descriptor, bytes]]]  # (index entry, manifest, its blobs)
+
+
+def _read_index(reader: UnixFSReader, files: dict[str, CID], what: str) -> Index:
+    """The layout's marker and index.json: one image, listed first, then only referrers."""
     if reader.read_file(files["oci-layout"], MAX_SMALL_FILE, "oci-layout").strip() != OCI_LAYOUT_FILE:
         raise IntegrityError(f"{what}: oci-layout is not an OCI image layout 1.0.0 marker")
     index = Index.from_bytes(reader.read_file(files["index.json"], MAX_SMALL_FILE, "index.json"), f"{what}: index.json")
@@ -280,18 +260,16 @@ def import_blocks(store: Store, blocks: BlockFile, root: CID, what: str) -> Pull
         raise IntegrityError(f"{what}: index.json does not list an image first")
     if any(m.artifact_type is None for m in index.manifests[1:]):
         raise IntegrityError(f"{what}: index.json lists more than one image")
-    top = index.manifests[0]
-    manifest_raw = _read_json_blob(reader, blobs, top, "manifest", what)
-    manifest = Manifest.from_bytes(manifest_raw, f"manifest {top.digest}")
-    config_raw = _read_json_blob(reader, blobs, manifest.config, "config", what)
-    config = ImageConfig.from_bytes(config_raw, f"config {manifest.config.digest}")
-    if len(config.diff_ids) != len(manifest.layers):
-        raise IntegrityError(f"image {top.digest}: {len(manifest.layers)} layers but {len(config.diff_ids)} diff_ids")
-    needed = {top.digest, manifest.config.digest, *(layer.digest for layer in manifest.layers)}
-    # Referrers (attestations) listed after the image: small manifests whose subject is the image,
-    # each blob read (bounded by its descriptor) and checked.
-    referrers: list[tuple[Descriptor, bytes, list[tuple[Descriptor, bytes]]]] = []
-    for entry in index.manifests[1:]:
+    return index
+
+
+def _read_referrers(
+    reader: UnixFSReader, blobs: dict[str, CID], entries: tuple[Descriptor, ...], top: Descriptor, what: str
+) -> list[_Referrer]:
+    """Referrers (attestations) listed after the image: small manifests whose subject is the image,
+    each blob read (bounded by its descriptor) and checked."""
+    referrers: list[_Referrer] = []
+    for entry in entries:
         raw = _read_json_blob(reader, blobs, entry, "referrer", what)
         referrer = Manifest.from_bytes(raw, f"referrer {entry.digest}")
         if referrer.subject is None or referrer.subject.digest != top.digest:
@@ -300,24 +278,51 @@ def import_blocks(store: Store, blocks: BlockFile, root: CID, what: str) -> Pull
             (d, _read_json_blob(reader, blobs, d, "referrer blob", what)) for d in (referrer.config, *referrer.layers)
         ]
         referrers.append((entry, raw, parts))
+    return referrers
+
+
+def _stage_layers(
+    reader: UnixFSReader, blobs: dict[str, CID], manifest: Manifest, work: Path, what: str
+) -> list[tuple[Path, Descriptor]]:
+    """Write each layer under ``work``, checked against its digest and size (never past its size)."""
+    staged: list[tuple[Path, Descriptor]] = []
+    for layer in manifest.layers:
+        if layer.digest not in blobs:
+            raise IntegrityError(f"{what}: layer {layer.digest} is missing from the layout")
+        target = work / layer.digest.split(":", 1)[1]
+        if target.exists():
+            continue  # the same layer listed twice
+        written = write_file_to(reader, blobs[layer.digest], target, layer.size, f"layer {layer.digest}")
+        if written.digest != layer.digest or written.size != layer.size:
+            raise IntegrityError(
+                f"{what}: layer {layer.digest}: content has digest {written.digest} and {written.size} bytes"
+            )
+        staged.append((target, layer))
+    return staged
+
+
+def import_blocks(store: Store, blocks: BlockFile, root: CID, what: str) -> PullResult:
+    """Check the image in the DAG at ``root`` completely, then add it to the store."""
+    reader = UnixFSReader(blocks, what)
+    files = reader.files(root)
+    blobs = _layout_files(files, what)
+    index = _read_index(reader, files, what)
+    top = index.manifests[0]
+    manifest_raw = _read_json_blob(reader, blobs, top, "manifest", what)
+    manifest = Manifest.from_bytes(manifest_raw, f"manifest {top.digest}")
+    config_raw = _read_json_blob(reader, blobs, manifest.config, "config", what)
+    config = ImageConfig.from_bytes(config_raw, f"config {manifest.config.digest}")
+    if len(config.diff_ids) != len(manifest.layers):
+        raise IntegrityError(f"image {top.digest}: {len(manifest.layers)} layers but {len(config.diff_ids)} diff_ids")
+    referrers = _read_referrers(reader, blobs, index.manifests[1:], top, what)
+    needed = {top.digest, manifest.config.digest, *(layer.digest for layer in manifest.layers)}
+    for entry, _, parts in referrers:
         needed |= {entry.digest, *(d.digest for d, _ in parts)}
     extra = sorted(set(blobs) - needed)
     if extra:
         raise IntegrityError(f"{what}: blob {extra[0]} is not part of image {top.digest}")
     with tempfile.TemporaryDirectory(prefix="vial-pull-") as work:
-        staged: list[tuple[Path, Descriptor]] = []
-        for layer in manifest.layers:
-            if layer.digest not in blobs:
-                raise IntegrityError(f"{what}: layer {layer.digest} is missing from the layout")
-            target = Path(work) / layer.digest.split(":", 1)[1]
-            if target.exists():
-                continue  # the same layer listed twice
-            written = write_file_to(reader, blobs[layer.digest], target, layer.size, f"layer {layer.digest}")
-            if written.digest != layer.digest or written.size != layer.size:
-                raise IntegrityError(
-                    f"{what}: layer {layer.digest}: content has digest {written.digest} and {written.size} bytes"
-                )
-            staged.append((target, layer))
+        staged = _stage_layers(reader, blobs, manifest, Path(work), what)
         if reader.unused():
             raise IntegrityError(f"{what}: {reader.unused()} block(s) not reachable from root {root}")
         # Everything checked: only now does anything reach the store.
@@ -341,7 +346,7 @@ def import_car(store: Store, car: Path, expected: CID | None = None, profile: st
     car = Path(car)
     what = f"CAR {car}"
     try:
-        handle = open(car, "rb")
+        handle = open(car, "rb")  # noqa: SIM115 - closed by the `with` below, once the missing file is reported
     except FileNotFoundError:
         raise NotFoundError(f"{car}: no such file") from None
     with handle, BlockFile() as blocks:
@@ -355,16 +360,24 @@ def guess_profile(cid: CID) -> str:
     return "unixfs-v0-2015" if cid.version == 0 else DEFAULT_PROFILE
 
 
+@contextlib.contextmanager
+def node_blocks(client: KuboClient, root: CID, what: str, prefix: str = "vial-pull-") -> Iterator[BlockFile]:
+    """The DAG under ``root`` fetched from a node (``dag export``) into a temporary block store,
+    every block checked against its CID and the CAR's root against ``root``."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as work:
+        with client.dag_export_reader(root) as stream, BlockFile(Path(work)) as blocks:
+            load_car(stream, blocks, what, expected=root)  # type: ignore[arg-type]
+            yield blocks
+
+
 def pull(store: Store, client: KuboClient, cid: CID | str) -> PullResult:
     """Fetch the DAG under ``cid`` from a node as a CAR, check it all, add the image to the store."""
     root = cid if isinstance(cid, CID) else CID.parse(cid)
     if root.codec != 0x70:
         raise IntegrityError(f"CID {root}: codec {root.codec_name}, expected a dag-pb UnixFS directory")
     what = f"DAG {root} from {client.url}"
-    with tempfile.TemporaryDirectory(prefix="vial-pull-") as work:
-        with client.dag_export_reader(root) as stream, BlockFile(Path(work)) as blocks:
-            load_car(stream, blocks, what, expected=root)  # type: ignore[arg-type]
-            result = import_blocks(store, blocks, root, what)
+    with node_blocks(client, root, what) as blocks:
+        result = import_blocks(store, blocks, root, what)
     CidRecords(store).put(CidRecord(str(root), result.manifest, guess_profile(root), result.ref, node=client.url))
     return result
 

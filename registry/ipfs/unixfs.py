@@ -327,9 +327,3 @@ class _Balanced:
             self._levels[level] = []
             self.push(level + 1, self._importer._file_node(pending))
             level += 1
-
-
-def cid_of_path(path: Path | str, profile: Profile | str = DEFAULT_PROFILE, hidden: bool = False) -> CID:
-    """The CID ``ipfs add [-r] --only-hash`` would give ``path`` with this profile."""
-    with Importer(profile, hidden=hidden) as importer:
-        return importer.add_path(path).cid

@@ -29,9 +29,16 @@ from pathlib import Path
 from vial.errors import IntegrityError, NotFoundError, VialError
 from vial.fsutil import atomic_write_text, atomic_writer, fsync_dir
 from vial.oci import Descriptor, Index
-from vial.registry.ipfs.car import BlockFile, load_car
 from vial.registry.ipfs.cid import CID
-from vial.registry.ipfs.images import CidRecord, CidRecords, PullResult, add_checked, guess_profile, import_blocks
+from vial.registry.ipfs.images import (
+    CidRecord,
+    CidRecords,
+    PullResult,
+    add_checked,
+    guess_profile,
+    import_blocks,
+    node_blocks,
+)
 from vial.registry.ipfs.ipns import IpnsClient, normalize_ipns_name
 from vial.registry.ipfs.kubo import KuboClient
 from vial.registry.ipfs.unixfs import DEFAULT_PROFILE, Profile, get_profile
@@ -47,7 +54,6 @@ LOG_DIR_NAME = "log"
 SHARED_FILES = ("records", "records.idx", "hashes", "verifier", "checkpoint")
 MAX_SMALL = 64 << 10  # checkpoint, verifier
 MAX_LOG_FILE = 8 << 30  # records, records.idx, hashes (checked against the checkpoint's size anyway)
-MAX_LOG_DAG_BYTES = 3 * MAX_LOG_FILE
 KEY_PREFIX = "vial-log-"
 
 
@@ -187,22 +193,20 @@ def fetch_log_dag(client: KuboClient, cid: CID, dest: Path) -> None:
         raise FollowError(f"CID {cid}: codec {cid.codec_name}, expected a dag-pb UnixFS directory (a shared log)")
     what = f"log {cid} from {client.url}"
     dest.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="vial-follow-blocks-") as work:
-        with client.dag_export_reader(cid) as stream, BlockFile(Path(work)) as blocks:
-            load_car(stream, blocks, what, expected=cid)  # type: ignore[arg-type]
-            reader = UnixFSReader(blocks, what)
-            files = reader.files(cid)
-            extra = sorted(set(files) - set(SHARED_FILES))
-            if extra:
-                raise FollowError(f"{what}: unexpected entry {extra[0]!r}: not a shared vial log")
-            missing = [n for n in SHARED_FILES if n not in files]
-            if missing:
-                raise FollowError(f"{what}: no {missing[0]}: not a shared vial log")
-            for name in SHARED_FILES:
-                limit = MAX_SMALL if name in ("checkpoint", "verifier") else MAX_LOG_FILE
-                write_file_to(reader, files[name], dest / name, limit, f"{what}: {name}")
-            if reader.unused():
-                raise FollowError(f"{what}: {reader.unused()} block(s) not reachable from the root")
+    with node_blocks(client, cid, what, "vial-follow-blocks-") as blocks:
+        reader = UnixFSReader(blocks, what)
+        files = reader.files(cid)
+        extra = sorted(set(files) - set(SHARED_FILES))
+        if extra:
+            raise FollowError(f"{what}: unexpected entry {extra[0]!r}: not a shared vial log")
+        missing = [n for n in SHARED_FILES if n not in files]
+        if missing:
+            raise FollowError(f"{what}: no {missing[0]}: not a shared vial log")
+        for name in SHARED_FILES:
+            limit = MAX_SMALL if name in ("checkpoint", "verifier") else MAX_LOG_FILE
+            write_file_to(reader, files[name], dest / name, limit, f"{what}: {name}")
+        if reader.unused():
+            raise FollowError(f"{what}: {reader.unused()} block(s) not reachable from the root")
 
 
 def _origin_of(checkpoint: bytes, what: str) -> str:
@@ -408,24 +412,20 @@ def get_release(store: Store, client: KuboClient, name: str, version: str, origi
     if root.codec != 0x70:
         raise IntegrityError(f"{release.ref}: CID {root} is not a dag-pb UnixFS directory")
     what = f"{release.ref} (/ipfs/{root} from {client.url})"
-    with tempfile.TemporaryDirectory(prefix="vial-get-") as work:
-        with client.dag_export_reader(root) as stream, BlockFile(Path(work)) as blocks:
-            load_car(stream, blocks, what, expected=root)  # type: ignore[arg-type]
-            # The manifest digest, before anything reaches the store (the blocks are verified already).
-            reader = UnixFSReader(blocks, what)
-            files = reader.files(root)
-            if "index.json" not in files:
-                raise IntegrityError(f"{what}: not an OCI layout (no index.json)")
-            index = Index.from_bytes(
-                reader.read_file(files["index.json"], 1 << 20, "index.json"), f"{what}: index.json"
+    with node_blocks(client, root, what, "vial-get-") as blocks:
+        # The manifest digest, before anything reaches the store (the blocks are verified already).
+        reader = UnixFSReader(blocks, what)
+        files = reader.files(root)
+        if "index.json" not in files:
+            raise IntegrityError(f"{what}: not an OCI layout (no index.json)")
+        index = Index.from_bytes(reader.read_file(files["index.json"], 1 << 20, "index.json"), f"{what}: index.json")
+        digests = [m.digest for m in index.manifests]
+        if digests != [release.manifest_digest]:
+            raise IntegrityError(
+                f"{what}: holds image {', '.join(digests) or 'none'}, "
+                f"but the log records {release.manifest_digest}; not pulled"
             )
-            digests = [m.digest for m in index.manifests]
-            if digests != [release.manifest_digest]:
-                raise IntegrityError(
-                    f"{what}: holds image {', '.join(digests) or 'none'}, "
-                    f"but the log records {release.manifest_digest}; not pulled"
-                )
-            result: PullResult = import_blocks(store, blocks, root, what)
+        result: PullResult = import_blocks(store, blocks, root, what)
     if result.manifest != release.manifest_digest:  # import_blocks checked the manifest against index.json
         raise IntegrityError(f"{what}: pulled {result.manifest}, the log records {release.manifest_digest}")
     top = index.manifests[0]

@@ -244,10 +244,6 @@ class Checkpoint:
         lines = [self.origin, str(self.size), base64.b64encode(self.root).decode(), *self.extensions]
         return "".join(line + "\n" for line in lines)
 
-    @property
-    def root_hex(self) -> str:
-        return self.root.hex()
-
     @classmethod
     def from_text(cls, text: str, what: str = "checkpoint") -> Checkpoint:
         lines = text.split("\n")

@@ -36,7 +36,7 @@ from vial.digest import check_digest, is_digest
 from vial.errors import IntegrityError, NotFoundError, VialError
 from vial.fsutil import atomic_write_bytes
 from vial.home import default_home
-from vial.oci import Manifest, canonical_json
+from vial.oci import canonical_json
 from vial.registry.log import merkle as tlog
 from vial.registry.log.note import Checkpoint, Note, Signer, Verifier, check_name, open_checkpoint
 from vial.registry.log.storage import LogStorage
@@ -207,17 +207,7 @@ class ProvenRelease:
 def referrer_digests(store: Store, digest: str) -> list[str]:
     """The manifests in the store's index whose ``subject`` is ``digest`` and that declare an
     ``artifactType`` (OCI 1.1 referrers: signatures, attestations), sorted by digest."""
-    found = set()
-    for entry in store.index().manifests:
-        if not entry.artifact_type or entry.digest == digest or not store.has_blob(entry.digest):
-            continue
-        try:
-            manifest = Manifest.from_bytes(store.read_blob(entry.digest, f"referrer {entry.digest}"))
-        except IntegrityError:
-            continue  # not an image manifest: not a referrer vial records
-        if manifest.subject is not None and manifest.subject.digest == digest:
-            found.add(entry.digest)
-    return sorted(found)
+    return sorted({r.digest for r in store.referrers(digest, skip_unreadable=True)})
 
 
 def verify_release_bundle(bundle: Any, verifier_key: str) -> ProvenRelease:

@@ -20,18 +20,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from vial.attest.referrers import list_referrers
-from vial.attest.signing.bundle import BUNDLE_V03
 from vial.digest import hex_of, sha256_bytes
 from vial.errors import IntegrityError, VialError
-from vial.oci import MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST, Descriptor, ImageConfig, Manifest
+from vial.oci import (
+    ANNOTATION_PREDICATE_TYPE,
+    MEDIA_TYPE_INDEX,
+    MEDIA_TYPE_MANIFEST,
+    MEDIA_TYPE_SIGSTORE_BUNDLE,
+    Descriptor,
+    ImageConfig,
+    Manifest,
+)
 from vial.registry.oci.client import (
     MEDIA_TYPE_DOCKER_LIST,
     MEDIA_TYPE_DOCKER_MANIFEST,
     RegistryClient,
 )
 from vial.registry.oci.reference import RegistryRef
-from vial.store import MAX_JSON_BLOB, BlobWriter, Store
+from vial.store import MAX_JSON_BLOB, BlobWriter, Referrer, Store
 
 Log = Callable[[str], None]
 ReferrersMode = Literal["api", "tag", "none"]
@@ -90,7 +96,7 @@ def push(
     image = store.image(ref)
     if target.digest and target.digest != image.digest:
         raise DistributionError(f"{target}: the digest given is not that of {ref} ({image.digest})")
-    referrers = list_referrers(store, image.digest) if attestations else []
+    referrers = _attestations(store, image.digest) if attestations else []
     owned = client is None
     client = client or RegistryClient(target, insecure=insecure)
     counts = {"uploaded": 0, "skipped": 0, "mounted": 0}
@@ -110,7 +116,7 @@ def push(
             _, subject = client.put_manifest(referrer.digest, raw, MEDIA_TYPE_MANIFEST)
             mode = "api" if subject == image.digest else "tag"
             pushed.append(_referrer_descriptor(referrer.digest, len(raw), referrer.manifest))
-            log(f"pushed attestation {referrer.predicate_type} ({referrer.digest})")
+            log(f"pushed attestation {referrer.annotation(ANNOTATION_PREDICATE_TYPE)} ({referrer.digest})")
         if pushed and mode == "tag" and client.add_fallback_referrers(image.digest, pushed):
             log(f"updated the referrers index at tag sha256-{hex_of(image.digest)[:12]}... (no referrers API)")
     finally:
@@ -125,6 +131,12 @@ def push(
         mode,
         counts["mounted"],
     )
+
+
+def _attestations(store: Store, digest: str) -> list[Referrer]:
+    """The image's Sigstore-bundle referrers in the store, oldest first (as ``vial.attest`` lists them)."""
+    found = [r for r in store.referrers(digest, MEDIA_TYPE_SIGSTORE_BUNDLE) if r.manifest.layers]
+    return sorted(found, key=lambda r: r.created)
 
 
 def _push_blob(
@@ -317,7 +329,7 @@ def _stage_referrers(
     index, mode = client.referrers(subject)
     found: list[Descriptor] = []
     for entry in index.manifests:
-        if entry.media_type != MEDIA_TYPE_MANIFEST or entry.artifact_type != BUNDLE_V03:
+        if entry.media_type != MEDIA_TYPE_MANIFEST or entry.artifact_type != MEDIA_TYPE_SIGSTORE_BUNDLE:
             continue  # vial keeps Sigstore bundles (attestations); other artifacts stay in the registry
         raw, _, digest = client.get_manifest(entry.digest, accept=MEDIA_TYPE_MANIFEST)
         manifest = Manifest.from_bytes(raw, f"referrer {digest}")
@@ -330,5 +342,5 @@ def _stage_referrers(
             staged.download(client, descriptor, "attestation blob")
         staged.add_bytes(digest, raw, "referrer")
         found.append(_referrer_descriptor(digest, len(raw), manifest))
-        log(f"checked attestation {manifest.annotations.get('dev.sigstore.bundle.predicateType', '')} ({digest})")
+        log(f"checked attestation {manifest.annotations.get(ANNOTATION_PREDICATE_TYPE, '')} ({digest})")
     return found, mode

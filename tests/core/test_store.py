@@ -66,3 +66,32 @@ def test_tag_resolve_and_export(tmp_path: Path) -> None:
     archive = tmp_path / "image.tar"
     store.export_archive("demo:1.0", archive)
     assert archive.stat().st_size > 0
+
+
+def test_referrers_lists_manifests_about_an_image(tmp_path: Path) -> None:
+    from vial.oci import MEDIA_TYPE_EMPTY, MEDIA_TYPE_MANIFEST
+
+    store = Store(tmp_path / "s")
+    image, other = _image(store), Descriptor(MEDIA_TYPE_MANIFEST, store.put_bytes(b"{}"), 2)
+    listed = []
+    for subject, kind in ((image, "a/x"), (other, "a/x"), (image, "a/y")):
+        manifest = Manifest(
+            config=Descriptor(MEDIA_TYPE_EMPTY, store.put_bytes(b"{}"), 2),
+            layers=(Descriptor(kind, store.put_bytes(kind.encode()), len(kind)),),
+            annotations={"org.opencontainers.image.created": "2024-01-01T00:00:00Z"},
+            subject=Descriptor(MEDIA_TYPE_MANIFEST, subject.digest, subject.size),
+            artifact_type=kind,
+        )
+        descriptor = store.put_image(manifest)
+        listed.append(Descriptor(MEDIA_TYPE_MANIFEST, descriptor.digest, descriptor.size, artifact_type=kind))
+        store.add_to_index(listed[-1])
+    assert [r.digest for r in store.referrers(image.digest)] == [listed[0].digest, listed[2].digest]
+    only = store.referrers(image.digest, "a/y")
+    assert [r.digest for r in only] == [listed[2].digest]
+    assert only[0].artifact_type == "a/y" and only[0].created == "2024-01-01T00:00:00Z"
+    assert only[0].annotation("missing") == ""
+    store.blob_path(listed[0].digest).chmod(0o644)
+    store.blob_path(listed[0].digest).unlink()
+    with pytest.raises(NotFoundError):
+        store.referrers(image.digest)
+    assert [r.digest for r in store.referrers(image.digest, skip_unreadable=True)] == [listed[2].digest]
