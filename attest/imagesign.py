@@ -205,7 +205,9 @@ def attest_image(
         )
     store = store if store is not None else _default_store()
     descriptor = store.resolve(ref)
-    statement = Statement((Subject(subject_name(ref, store, descriptor.digest), descriptor.digest),), predicate_type, predicate)
+    statement = Statement(
+        (Subject(subject_name(ref, store, descriptor.digest), descriptor.digest),), predicate_type, predicate
+    )
     statement.to_bytes()  # validate before asking for a passphrase or a token
     signer = make_signer(
         Path(key) if key is not None else None,

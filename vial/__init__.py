@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     )
 
 # The same names as vial.api.__all__ (tests/test_exported_members.py checks they agree).
-_API_NAMES = (
+__all__ = [
     "AttestResult",
     "Attestation",
     "BuildResult",
@@ -77,6 +77,7 @@ _API_NAMES = (
     "VerifyResult",
     "VialError",
     "VsaOutputNeeded",
+    "__version__",
     "attest",
     "build",
     "load_policy_or_default",
@@ -88,9 +89,8 @@ _API_NAMES = (
     "run",
     "sign",
     "verify",
-)
-
-__all__ = ["__version__", *_API_NAMES]
+]
+_API_NAMES = frozenset(__all__) - {"__version__"}
 
 
 def __getattr__(name: str) -> Any:

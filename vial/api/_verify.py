@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from vial.policies.model.policy import Policy
 
 
-
 class VsaOutputNeeded(VialError):
     """A VSA was asked for an image outside the store, with nowhere to write it (give ``vsa_output``)."""
 
@@ -183,7 +182,6 @@ def run(
     >>> done.exit_code
     0
     """
-    from vial.policies.model.policy import Policy
     from vial.policies.runtime.docker import RunOptions
     from vial.policies.runtime.run import verify_and_run
 
