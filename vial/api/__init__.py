@@ -13,14 +13,14 @@ returns a frozen dataclass whose ``to_json()`` is what the matching ``vial ... -
 True
 """
 
-from vial.api._attest import AttestResult, SignResult, attest, sign
+from vial.api._attest import SignResult, attest, sign
 from vial.api._build import BuildResult, LockResult, build, lock
 from vial.api._ipfs import IpfsPullResult, PinResult, pin
 from vial.api._log import PublishResult, ReleasePullResult, publish
 from vial.api._oci import PushResult, RegistryPullResult, push
 from vial.api._pull import PullResult, pull
 from vial.api._verify import RunResult, VerifyResult, VsaOutputNeeded, load_policy_or_default, run, verify
-from vial.attest.imagesign import Attestation
+from vial.attest.imagesign import Attestation, AttestResult
 from vial.errors import VialError
 from vial.policies.runtime.run import NotVerified
 from vial.store import Store
