@@ -2,71 +2,24 @@
 
 from __future__ import annotations
 
-import json
-import os
-import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from vial.cli import cli
-from vial.cli.output import Output, emit_json, json_option
+from vial.cli.options import F, json_option, prompt_password
+from vial.cli.output import Output, emit_json
 
-PASSWORD_ENV = "VIAL_PASSWORD"
+if TYPE_CHECKING:
+    from vial.store import Store
 
 
-def _store():  # type: ignore[no-untyped-def]
+def _store() -> Store:
     from vial.store import Store
 
     return Store()
-
-
-def _password(confirm: bool = False) -> bytes:
-    from vial.attest.errors import KeyFileError
-
-    value = os.environ.get(PASSWORD_ENV)
-    if value is not None:
-        return value.encode()
-    if not sys.stdin.isatty():
-        raise KeyFileError(f"the key's passphrase is needed: set {PASSWORD_ENV} (no terminal to prompt on)")
-    return str(
-        click.prompt("Passphrase for the private key", hide_input=True, confirmation_prompt=confirm, err=True)
-    ).encode()
-
-
-def _signer(key: Path | None, identity_token: str | None, trust_config: Path | None, staging: bool):  # type: ignore[no-untyped-def]
-    from vial.attest.signing.keys import load_private_key
-    from vial.attest.signing.sign import KeylessSigner, KeySigner
-
-    if key is not None:
-        if identity_token or trust_config or staging:
-            from vial.errors import VialError
-
-            raise VialError(
-                "--key signs with a key: drop --identity-token, --trust-config and --staging (keyless options)"
-            )
-        return KeySigner(load_private_key(key, _password())), "key"
-    return KeylessSigner(trust_config, staging, identity_token), "keyless"
-
-
-def _signer_label(signer: Any) -> str:
-    from vial.attest.signing.sign import KeySigner
-
-    if isinstance(signer, KeySigner):
-        return f"key {signer.key.hint}"
-    token = getattr(signer, "_token", None)
-    return f"{token.identity} ({token.issuer})" if token is not None else "keyless"
-
-
-def _subject_name(ref: str, store: Any, digest: str) -> str:
-    from vial.digest import is_digest
-
-    if not is_digest(ref):
-        for name, descriptor in store.names():
-            if descriptor.digest == digest:
-                return name
-    return digest
 
 
 signing_options = [
@@ -89,8 +42,8 @@ signing_options = [
 ]
 
 
-def _with(options: list[Any]) -> Any:
-    def decorate(function: Any) -> Any:
+def _with(options: list[Callable[[F], F]]) -> Callable[[F], F]:
+    def decorate(function: F) -> F:
         for option in reversed(options):
             function = option(function)
         return function
@@ -116,7 +69,7 @@ def keygen(out: Output, kind: str, output_prefix: str, force: bool, as_json: boo
             from vial.attest.errors import KeyFileError
 
             raise KeyFileError(f"{path}: exists (use --force to overwrite)")
-    password = _password(confirm=True)
+    password = prompt_password(confirm=True)
     key = keys.generate(kind)  # type: ignore[arg-type]
     keys.write_keypair(key, password, private_path, public_path, force=force)
     if as_json:
@@ -124,25 +77,6 @@ def keygen(out: Output, kind: str, output_prefix: str, force: bool, as_json: boo
     else:
         out.status(f"wrote {private_path} (encrypted) and {public_path}")
         click.echo(public_path)
-
-
-def _attach(
-    out: Output, store: Any, descriptor: Any, statement: Any, bundle: bytes, signer: Any, output: Path | None
-) -> dict[str, Any]:
-    from vial.attest.referrers import attach_bundle
-    from vial.fsutil import atomic_write_bytes
-
-    referrer = attach_bundle(store, descriptor, bundle, statement.predicate_type, _signer_label(signer))
-    if output is not None:
-        atomic_write_bytes(output, bundle)
-    out.status(f"attested {statement.predicate_type} for {descriptor.digest}")
-    return {
-        "predicate_type": statement.predicate_type,
-        "referrer": referrer.digest,
-        "bundle_digest": referrer.bundle.digest,
-        "bundle": str(output) if output else None,
-        "signer": _signer_label(signer),
-    }
 
 
 @cli.command()
@@ -166,28 +100,21 @@ def sign(
     as_json: bool,
 ) -> None:
     """Sign the build's SLSA provenance and CycloneDX SBOM; store both as referrers of the image."""
-    from vial.attest.statements.provenance import provenance_statement
-    from vial.attest.statements.sbom import sbom_statement
-    from vial.buildinfo import read_record
-    from vial.oci import ANNOTATION_LICENSES
+    from vial.api import sign as sign_image
 
-    store = _store()
-    image = store.image(ref)
-    record = read_record(store.root, image.digest)
-    name = _subject_name(ref, store, image.digest)
-    statements = {
-        "provenance": provenance_statement(record, name),
-        "sbom": sbom_statement(record, image.manifest.annotations.get(ANNOTATION_LICENSES), name=name),
-    }
-    signer, _ = _signer(key, identity_token, trust_config, staging)
-    # Sign everything first: a failure (network, passphrase) leaves the store as it was.
-    bundles = {label: signer.sign(statement) for label, statement in statements.items()}
-    results = []
-    for label, statement in statements.items():
-        target = output_dir / f"{label}.sigstore.json" if output_dir else None
-        results.append(_attach(out, store, image.descriptor, statement, bundles[label], signer, target))
+    signed = sign_image(
+        ref,
+        key=key,
+        password=prompt_password,
+        identity_token=identity_token,
+        trust_config=trust_config,
+        staging=staging,
+        output_dir=output_dir,
+        log=out.status,
+    )
+    results = [item.to_json() for item in signed.attestations]
     if as_json:
-        emit_json({"image": image.digest, "attestations": results})
+        emit_json(signed.to_json())
     else:
         for item in results:
             click.echo(f"{item['predicate_type']}\t{item['referrer']}\t{item['signer']}")
@@ -220,31 +147,25 @@ def attest(
     as_json: bool,
 ) -> None:
     """Sign a predicate about an image (subject: its manifest digest); store it as a referrer."""
-    from vial.attest.errors import AttestationError
-    from vial.attest.statements.statement import Statement, Subject
+    from vial.api import attest as attest_image
 
-    try:
-        predicate = json.loads(predicate_file.read_bytes())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise AttestationError(f"{predicate_file}: not valid JSON ({exc})") from None
-    if not isinstance(predicate, dict):
-        raise AttestationError(f"{predicate_file}: the predicate must be a JSON object")
-    if "://" not in predicate_type:
-        raise AttestationError(
-            f"--type {predicate_type!r}: a predicate type is a URI, e.g. https://slsa.dev/provenance/v1"
-        )
-    store = _store()
-    descriptor = store.resolve(ref)
-    statement = Statement(
-        (Subject(_subject_name(ref, store, descriptor.digest), descriptor.digest),), predicate_type, predicate
+    result = attest_image(
+        ref,
+        predicate_file,
+        predicate_type,
+        key=key,
+        password=prompt_password,
+        identity_token=identity_token,
+        trust_config=trust_config,
+        staging=staging,
+        output=output,
+        log=out.status,
     )
-    statement.to_bytes()  # validate before asking for a passphrase or a token
-    signer, _ = _signer(key, identity_token, trust_config, staging)
-    result = _attach(out, store, descriptor, statement, signer.sign(statement), signer, output)
     if as_json:
-        emit_json({"image": descriptor.digest, **result})
+        emit_json(result.to_json())
     else:
-        click.echo(f"{result['predicate_type']}\t{result['referrer']}\t{result['signer']}")
+        item = result.attestation
+        click.echo(f"{item.predicate_type}\t{item.referrer}\t{item.signer}")
 
 
 @cli.command("verify-attestation")
@@ -366,12 +287,13 @@ def attestations(ref: str, predicate_type: str | None, as_json: bool) -> None:
 @click.argument("ref")
 def provenance(ref: str) -> None:
     """Print the (unsigned) SLSA provenance statement of an image, from its build record."""
+    from vial.attest.imagesign import subject_name
     from vial.attest.statements.provenance import provenance_statement
     from vial.buildinfo import read_record
 
     store = _store()
     digest = store.resolve(ref).digest
-    statement = provenance_statement(read_record(store.root, digest), _subject_name(ref, store, digest))
+    statement = provenance_statement(read_record(store.root, digest), subject_name(ref, store, digest))
     emit_json(statement.to_json())
 
 
@@ -379,6 +301,7 @@ def provenance(ref: str) -> None:
 @click.argument("ref")
 def sbom(ref: str) -> None:
     """Print the CycloneDX SBOM (JSON) of an image, from its build record."""
+    from vial.attest.imagesign import subject_name
     from vial.attest.statements.sbom import sbom_document
     from vial.buildinfo import read_record
     from vial.oci import ANNOTATION_LICENSES
@@ -389,6 +312,6 @@ def sbom(ref: str) -> None:
         sbom_document(
             read_record(store.root, image.digest),
             image.manifest.annotations.get(ANNOTATION_LICENSES),
-            name=_subject_name(ref, store, image.digest),
+            name=subject_name(ref, store, image.digest),
         )
     )

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import click
 
-from vial.builders.image import build_project
 from vial.builders.intake.init import init_project
-from vial.builders.lock.locking import lock_project, read_project
 from vial.cli import cli
-from vial.cli.output import Output, emit_json, json_option
+from vial.cli.options import json_option
+from vial.cli.output import Output, emit_json
 from vial.errors import VialError
 from vial.store import Store
 
@@ -38,21 +37,15 @@ def init(out: Output, project_dir: Path, force: bool) -> None:
 @click.pass_obj
 def lock(out: Output, project_dir: Path, upgrade: bool, as_json: bool) -> None:
     """Resolve every input to a content hash and write vial.lock."""
-    store = Store()
-    state = read_project(project_dir, store)
+    from vial.api import lock as lock_project
+
     with out.progress("locking"):
-        result = lock_project(state, store, upgrade=upgrade, log=out.status)
-    summary = {
-        "lock": str(state.lock_path),
-        "debian": len(result.debian),
-        "python": len(result.python),
-        "files": len(result.files),
-    }
+        result = lock_project(project_dir, upgrade=upgrade, log=out.status)
     if as_json:
-        emit_json(summary)
+        emit_json(result.to_json())
     else:
-        out.status(f"locked {summary['debian']} Debian packages, {summary['python']} wheels, {summary['files']} files")
-        click.echo(str(state.lock_path))
+        out.status(f"locked {result.debian} Debian packages, {result.python} wheels, {result.files} files")
+        click.echo(str(result.lock))
 
 
 @cli.command()
@@ -68,19 +61,12 @@ def lock(out: Output, project_dir: Path, upgrade: bool, as_json: bool) -> None:
 @click.pass_obj
 def build(out: Output, project_dir: Path, locked: bool, output_path: Path | None, as_json: bool) -> None:
     """Build DIR into a reproducible OCI image in the store; prints the manifest digest."""
-    store = Store()
+    from vial.api import build as build_project
+
     with out.progress("building"):
-        result = build_project(project_dir, store, locked=locked, log=out.status)
-    if output_path is not None:
-        if output_path.suffix == ".tar":
-            store.export_archive(result.digest, output_path)
-        else:
-            store.export_layout(result.digest, output_path)
+        result = build_project(project_dir, locked=locked, output=output_path, log=out.status)
     if as_json:
-        data = result.to_json()
-        if output_path is not None:
-            data["output"] = str(output_path)
-        emit_json(data)
+        emit_json(result.to_json())
     else:
         rebuilt = ", ".join(result.rebuilt) or "none (all layers cached)"
         out.status(f"built {result.name}: {len(result.layers)} layers, rebuilt {rebuilt}")

@@ -40,9 +40,9 @@ COMMAND_MODULES: dict[str, str] = {
     # follow_cmds: a release log shared over IPFS/IPNS and followed with no server
     "share": "follow_cmds",
     "follow": "follow_cmds",
-    "get": "follow_cmds",
     # dist_cmds: OCI registries
     "push": "dist_cmds",
-    # pull_cmds: "pull" from a registry (dist_cmds), by CID (ipfs_cmds) or as NAME:VERSION (follow_cmds)
+    # pull_cmds: "pull" from a registry, by CID or as NAME:VERSION (vial.api.pull decides); "get" NAME:VERSION
     "pull": "pull_cmds",
+    "get": "pull_cmds",
 }

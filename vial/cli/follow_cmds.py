@@ -1,66 +1,29 @@
-"""``vial share``, ``follow``, ``get``: a release log shared over IPFS and IPNS, followed with no server."""
+"""``vial share`` and ``follow`` (``vial get`` is in pull_cmds): a release log shared over IPFS and IPNS, followed with no server."""
 
 from __future__ import annotations
 
 import base64
-import os
-from typing import TYPE_CHECKING
 
 import click
 
 from vial.cli import cli
-from vial.cli.output import Output, emit_json, json_option
-from vial.errors import ServiceError
+from vial.cli.options import json_option, log_option, node_option, profile_option
+from vial.cli.output import Output, emit_json
 from vial.home import default_home
-from vial.registry.ipfs.kubo import ENV_API
-from vial.registry.ipfs.unixfs import DEFAULT_PROFILE, PROFILES
-from vial.registry.log.releases import ORIGIN_ENV, split_ref
-from vial.store import Store
-
-if TYPE_CHECKING:
-    from vial.registry.ipfs.ipns import IpnsClient
-
-node_option = click.option(
-    "--node",
-    "node",
-    metavar="URL",
-    help=f"Kubo RPC API address, e.g. http://127.0.0.1:5001 (default: ${ENV_API}).",
-)
-
-
-def _client(node: str | None, what: str) -> IpnsClient:
-    from vial.registry.ipfs.ipns import IpnsClient
-
-    url = node or os.environ.get(ENV_API)
-    if not url:
-        raise ServiceError(f"no IPFS node to {what}: pass --node URL or set ${ENV_API}")
-    return IpnsClient(url)
+from vial.registry.log.node import ipns_client
 
 
 @cli.command("share")
-@click.option(
-    "--log",
-    "origin",
-    envvar=ORIGIN_ENV,
-    default=None,
-    metavar="ORIGIN",
-    help="Which log (default: $VIAL_LOG, else vial.local/releases).",
-)
-@node_option
-@click.option(
-    "--profile",
-    type=click.Choice(sorted(PROFILES)),
-    default=DEFAULT_PROFILE,
-    show_default=True,
-    help="UnixFS import profile.",
-)
+@log_option(help="Which log (default: $VIAL_LOG, else vial.local/releases).")
+@node_option()
+@profile_option(help="UnixFS import profile.")
 @json_option
 @click.pass_obj
 def share_cmd(out: Output, origin: str | None, node: str | None, profile: str, as_json: bool) -> None:
     """Pin the release log to an IPFS node and publish it under the log's IPNS name."""
     from vial.registry.log.follow import share
 
-    with _client(node, "share the log on") as client:
+    with ipns_client(node, "share the log on") as client:
         result = share(default_home(), origin, client, profile)
     if as_json:
         emit_json(
@@ -81,7 +44,7 @@ def share_cmd(out: Output, origin: str | None, node: str | None, profile: str, a
 
 @cli.command("follow")
 @click.argument("ipns_name", metavar="IPNS-NAME", required=False)
-@node_option
+@node_option()
 @click.option(
     "--key", "key", default=None, metavar="VKEY", help="The log's verifier key (instead of trust on first use)."
 )
@@ -102,7 +65,7 @@ def follow_cmd(
             for r in records:
                 click.echo(f"{r.origin}\t{r.ipns}\t{r.size}\t{r.cid}")
         return
-    with _client(node, "resolve the name with") as client:
+    with ipns_client(node, "resolve the name with") as client:
         result = follow(default_home(), ipns_name, client, key)
     if as_json:
         emit_json(
@@ -121,31 +84,3 @@ def follow_cmd(
         seen = "first use" if result.trusted_before is None else f"was {result.trusted_before}"
         out.status(f"log {result.origin}: {result.size} records ({seen}; key: {result.key_source})")
         click.echo(result.origin)
-
-
-@cli.command("get")
-@click.argument("name_version", metavar="NAME:VERSION")
-@node_option
-@click.option("--log", "origin", default=None, metavar="ORIGIN", help="Which followed log (default: search them all).")
-@json_option
-@click.pass_obj
-def get_cmd(out: Output, name_version: str, node: str | None, origin: str | None, as_json: bool) -> None:
-    """Pull a published NAME:VERSION by the CID its log records (proof and digest checked), tag it."""
-    from vial.registry.log.follow import get_release
-
-    name, version = split_ref(name_version)
-    with _client(node, f"pull {name_version} from") as client:
-        result = get_release(Store(), client, name, version, origin)
-    if as_json:
-        emit_json(
-            {
-                "ref": result.ref,
-                "cid": str(result.cid),
-                "manifest": result.manifest,
-                "origin": result.origin,
-                "index": result.index,
-            }
-        )
-    else:
-        out.status(f"pulled {result.ref} from /ipfs/{result.cid} (log {result.origin}, record {result.index})")
-        click.echo(result.manifest)

@@ -1,4 +1,4 @@
-"""IPFS commands: ``vial cid``, ``vial export --car``, ``vial import``, ``vial pin``, ``vial pull``."""
+"""IPFS commands: ``vial cid``, ``vial export --car``, ``vial import``, ``vial pin`` (``vial pull CID`` is in pull_cmds)."""
 
 from __future__ import annotations
 
@@ -7,38 +7,23 @@ from pathlib import Path
 import click
 
 from vial.cli import cli
-from vial.cli.output import Output, emit_json, json_option
-from vial.errors import ServiceError
-from vial.registry.ipfs.cid import CID
-from vial.registry.ipfs.images import CID_REF_PREFIXES, export_car, image_cid, import_car, parse_cid_ref, pin, pull
-from vial.registry.ipfs.kubo import ENV_API, KuboClient, client_from_env
-from vial.registry.ipfs.pinsvc import ENV_SERVICE, ENV_TOKEN, service_from_env
-from vial.registry.ipfs.unixfs import DEFAULT_PROFILE, PROFILES, Importer
+from vial.cli.options import json_option, node_option, profile_option
+from vial.cli.output import Output, emit_json
+from vial.registry.ipfs.images import export_car, image_cid, import_car
+from vial.registry.ipfs.pinsvc import ENV_SERVICE, ENV_TOKEN
+from vial.registry.ipfs.unixfs import Importer
 from vial.store import Store
 
-profile_option = click.option(
-    "--profile",
-    type=click.Choice(sorted(PROFILES)),
-    default=DEFAULT_PROFILE,
-    show_default=True,
-    help="UnixFS import profile (IPIP-499).",
-)
 attestations_option = click.option(
     "--attestations",
     is_flag=True,
     help="Publish the image's attestations (its OCI referrers) in the layout too (another CID).",
 )
-node_option = click.option(
-    "--node",
-    "node",
-    metavar="URL",
-    help=f"Kubo RPC API address, e.g. http://127.0.0.1:5001 (default: ${ENV_API}).",
-)
 
 
 @cli.command("cid")
 @click.argument("target", metavar="PATH")
-@profile_option
+@profile_option()
 @click.option("--hidden", is_flag=True, help="Include entries whose names start with a dot.")
 @click.option(
     "--image",
@@ -78,7 +63,7 @@ def cid_cmd(target: str, profile: str, hidden: bool, is_image: bool, attestation
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the image as a CAR v1 file.",
 )
-@profile_option
+@profile_option()
 @attestations_option
 @json_option
 @click.pass_obj
@@ -108,9 +93,9 @@ def import_cmd(out: Output, car: Path, as_json: bool) -> None:
 
 @cli.command("pin")
 @click.argument("ref")
-@node_option
+@node_option()
 @attestations_option
-@profile_option
+@profile_option()
 @click.option(
     "--service",
     "service_url",
@@ -145,61 +130,22 @@ def pin_cmd(
     written under the store (cars/<cid>.car) and the CID is recorded. With a pinning service,
     the service is then asked to pin the CID, fetching it from the node.
     """
-    store = Store()
-    client = client_from_env(node)
-    service = service_from_env(service_url)
-    if service is not None and client is None:
-        raise ServiceError("remote pinning needs a node that serves the content: pass --node URL or set $" + ENV_API)
-    remote = None
-    try:
-        result = pin(store, ref, client, profile, method=via, attestations=attestations)  # type: ignore[arg-type]
-        if service is not None and client is not None:
-            origins = [a for a in client.id().get("Addresses") or [] if "/p2p/" in a]
-            out.status(f"asking {service.endpoint} to pin {result.cid}")
-            remote = service.add(result.cid, name=ref, origins=origins, meta={"manifest": result.manifest})
-            if wait:
-                remote = service.wait(remote.requestid)
-    finally:
-        if client is not None:
-            client.close()
-        if service is not None:
-            service.close()
+    from vial.api import pin
+
+    result = pin(
+        ref,
+        node=node,
+        attestations=attestations,
+        profile=profile,
+        service=service_url,
+        wait=wait,
+        via=via,  # type: ignore[arg-type]
+        log=out.status,
+    )
     if as_json:
-        emit_json(
-            {
-                "cid": str(result.cid),
-                "manifest": result.manifest,
-                "profile": result.profile,
-                "car": str(result.car) if result.car else None,
-                "node": result.node,
-                "remote": remote.to_json() if remote else None,
-            }
-        )
+        emit_json(result.to_json())
     else:
         out.status(f"pinned {result.manifest} " + (f"on {result.node}" if result.node else f"as {result.car}"))
-        if remote is not None:
-            out.status(f"remote pin {remote.requestid}: {remote.status}")
-        click.echo(str(result.cid))
-
-
-@cli.command("pull")
-@click.argument("cid")
-@node_option
-@json_option
-@click.pass_obj
-def pull_cmd(out: Output, cid: str, node: str | None, as_json: bool) -> None:
-    """Fetch image CID from an IPFS node, check every block and OCI digest, add it to the store."""
-    root = parse_cid_ref(cid) if cid.startswith(CID_REF_PREFIXES) else CID.parse(cid)
-    assert root is not None  # a prefixed REF parses or raises
-    client: KuboClient | None = client_from_env(node)
-    if client is None:
-        raise ServiceError(f"no IPFS node to pull {cid} from: pass --node URL or set ${ENV_API}")
-    try:
-        result = pull(Store(), client, root)
-    finally:
-        client.close()
-    if as_json:
-        emit_json({"cid": str(result.cid), "manifest": result.manifest, "ref": result.ref})
-    else:
-        out.status(f"pulled {result.ref or result.manifest}")
-        click.echo(result.manifest)
+        if result.remote is not None:
+            out.status(f"remote pin {result.remote.requestid}: {result.remote.status}")
+        click.echo(result.cid)

@@ -3,7 +3,6 @@ permanent versions recorded in a signed, append-only transparency log."""
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -11,53 +10,17 @@ import click
 
 from vial.builders.diff import VersionDiff, diff_images, load_side
 from vial.cli import cli
-from vial.cli.output import Output, emit_json, json_option
+from vial.cli.options import json_option, log_option
+from vial.cli.output import Output, emit_json
 from vial.errors import VialError
 from vial.registry.log.releases import (
-    ORIGIN_ENV,
-    Head,
-    ProvenRelease,
     ReleaseLog,
     check_release_name,
     split_ref,
     verify_release_bundle,
 )
+from vial.registry.log.views import b64, head_json, proven_json
 from vial.store import Store
-
-
-def log_option(function: Any) -> Any:
-    return click.option(
-        "--log",
-        "origin",
-        envvar=ORIGIN_ENV,
-        default=None,
-        metavar="ORIGIN",
-        help=f"Which log (its origin line); default ${ORIGIN_ENV}, else vial.local/releases.",
-    )(function)
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _head_json(head: Head) -> dict[str, Any]:
-    return {
-        "origin": head.checkpoint.origin,
-        "size": head.size,
-        "root_hash": _b64(head.checkpoint.root),
-        "signers": list(head.signers),
-        "note": head.raw.decode(),
-    }
-
-
-def _proven_json(proven: ProvenRelease) -> dict[str, Any]:
-    return {
-        "index": proven.logged.index,
-        "release": proven.logged.release.to_json(),
-        "leaf_hash": _b64(proven.logged.leaf_hash),
-        "inclusion_proof": [_b64(h) for h in proven.proof],
-        "verified": True,
-    }
 
 
 def _short(digest: str) -> str:
@@ -76,7 +39,7 @@ def _short(digest: str) -> str:
     help="An attestation's digest (repeatable); the image's attestations in the store are recorded anyway.",
 )
 @click.option("--no-discover", is_flag=True, help="Record only --attestation digests, not the image's store referrers.")
-@log_option
+@log_option()
 @json_option
 @click.pass_obj
 def publish(
@@ -93,25 +56,23 @@ def publish(
 
     The release names the image's manifest digest, its CID (--cid), its attestations (OCI referrers
     in the store, plus --attestation), the release of NAME before it, and the time."""
-    name, version = split_ref(name_version)
-    log = ReleaseLog(origin=origin)
-    result = log.publish(
-        Store(), ref, name, version, cid=cid, attestations=attestations, discover_attestations=not no_discover
+    from vial.api import publish as publish_image
+
+    result = publish_image(
+        ref,
+        name_version,
+        cid=cid,
+        attestations=attestations,
+        discover_attestations=not no_discover,
+        origin=origin,
     )
     release = result.logged.release
     if as_json:
-        emit_json(
-            {
-                "created": result.created,
-                "index": result.logged.index,
-                "release": release.to_json(),
-                "checkpoint": _head_json(result.head),
-            }
-        )
+        emit_json(result.to_json())
     elif result.created:
         click.echo(
             f"published {release.ref} {release.manifest_digest} "
-            f"(log {log.origin}, record {result.logged.index}, tree size {result.head.size})"
+            f"(log {result.origin}, record {result.logged.index}, tree size {result.head.size})"
         )
     else:
         click.echo(
@@ -122,7 +83,7 @@ def publish(
 
 @cli.command("log")
 @click.argument("name")
-@log_option
+@log_option()
 @json_option
 def log_history(name: str, origin: str | None, as_json: bool) -> None:
     """Every published version of NAME, oldest first, each proven to be in the signed log."""
@@ -130,7 +91,7 @@ def log_history(name: str, origin: str | None, as_json: bool) -> None:
     log = ReleaseLog(origin=origin)
     head, releases = log.history(name)
     if as_json:
-        emit_json({"name": name, "checkpoint": _head_json(head), "releases": [_proven_json(p) for p in releases]})
+        emit_json({"name": name, "checkpoint": head_json(head), "releases": [proven_json(p) for p in releases]})
         return
     if not releases:
         raise VialError(f"{name}: nothing published in log {log.origin}")
@@ -144,21 +105,21 @@ def log_history(name: str, origin: str | None, as_json: bool) -> None:
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     click.echo(
-        f"log {log.origin}: {head.size} records, root {_b64(head.checkpoint.root)}, "
+        f"log {log.origin}: {head.size} records, root {b64(head.checkpoint.root)}, "
         f"signed by {', '.join(head.signers)}; {len(releases)} inclusion proofs verified"
     )
 
 
 @cli.command()
 @click.argument("name_version", metavar="NAME:VERSION")
-@log_option
+@log_option()
 @json_option
 def show(name_version: str, origin: str | None, as_json: bool) -> None:
     """One published version, with its inclusion proof checked against the signed checkpoint."""
     name, version = split_ref(name_version)
     proven = ReleaseLog(origin=origin).show(name, version)
     if as_json:
-        emit_json({**_proven_json(proven), "checkpoint": _head_json(proven.head)})
+        emit_json({**proven_json(proven), "checkpoint": head_json(proven.head)})
         return
     r = proven.logged.release
     lines = [
@@ -170,7 +131,7 @@ def show(name_version: str, origin: str | None, as_json: bool) -> None:
         ("published", r.published),
         ("signer", r.signer),
         ("log", f"{proven.head.checkpoint.origin}, record {proven.logged.index} of {proven.head.size}"),
-        ("root", _b64(proven.head.checkpoint.root)),
+        ("root", b64(proven.head.checkpoint.root)),
         ("inclusion", f"verified ({len(proven.proof)} hashes)"),
     ]
     for key, value in lines:
@@ -225,7 +186,7 @@ def _print_diff(diff: VersionDiff) -> None:
 @cli.command()
 @click.argument("a")
 @click.argument("b")
-@log_option
+@log_option()
 @json_option
 def diff(a: str, b: str, origin: str | None, as_json: bool) -> None:
     """What changed from A to B (published versions or store references): base, packages, files, env, cmd."""
@@ -253,7 +214,7 @@ def verify_release(bundle: Any, verifier_key: str, as_json: bool) -> None:
     proven = verify_release_bundle(data, verifier_key)
     release = proven.logged.release
     if as_json:
-        emit_json({**_proven_json(proven), "checkpoint": _head_json(proven.head)})
+        emit_json({**proven_json(proven), "checkpoint": head_json(proven.head)})
     else:
         click.echo(
             f"verified: {release.ref} {release.manifest_digest} is record {proven.logged.index} of "
@@ -263,7 +224,7 @@ def verify_release(bundle: Any, verifier_key: str, as_json: bool) -> None:
 
 @cli.command("log-trust")
 @click.argument("verifier_key", metavar="VKEY")
-@log_option
+@log_option()
 def log_trust(verifier_key: str, origin: str | None) -> None:
     """Trust VKEY (from the log's owner, `vial log-key`) for the log, before first reading it."""
     log = ReleaseLog(origin=origin)
@@ -272,7 +233,7 @@ def log_trust(verifier_key: str, origin: str | None) -> None:
 
 
 @cli.command("log-key")
-@log_option
+@log_option()
 @json_option
 def log_key(origin: str | None, as_json: bool) -> None:
     """The log's verifier key (note format name+hash+key), to give to those who check it."""
@@ -285,7 +246,7 @@ def log_key(origin: str | None, as_json: bool) -> None:
 
 
 @cli.command("log-verify")
-@log_option
+@log_option()
 @json_option
 def log_verify(origin: str | None, as_json: bool) -> None:
     """Rehash the whole log and check it against its signed checkpoint and the one this client trusts."""
@@ -295,7 +256,7 @@ def log_verify(origin: str | None, as_json: bool) -> None:
             {
                 "origin": report.origin,
                 "size": report.size,
-                "root_hash": _b64(report.root),
+                "root_hash": b64(report.root),
                 "names": report.names,
                 "trusted_before": report.trusted_before,
                 "ok": True,
@@ -307,7 +268,7 @@ def log_verify(origin: str | None, as_json: bool) -> None:
             if report.trusted_before is None
             else f"consistent with the checkpoint trusted before (size {report.trusted_before})"
         )
-        click.echo(f"log {report.origin}: {report.size} records verified, root {_b64(report.root)}; {trust}")
+        click.echo(f"log {report.origin}: {report.size} records verified, root {b64(report.root)}; {trust}")
 
 
 if __name__ == "__main__":  # ``python -m vial.cli.log_cmds``: these commands alone

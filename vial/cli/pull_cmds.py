@@ -1,38 +1,50 @@
-"""``vial pull``: one command for the three sources an image comes from.
+"""``vial pull`` (and ``vial get``): one command for the three sources an image comes from.
 
-* ``oci://HOST/REPOSITORY[:TAG][@sha256:…]``: from an OCI registry (``dist_cmds``);
-* a CID (``ipfs://``, ``/ipfs/``, ``cid:``, or anything else without a ``:``): from an IPFS node
-  (``ipfs_cmds``);
-* ``NAME:VERSION`` (anything else): a release of a followed (or the local) log, by the CID it records, its proof
-  and manifest digest checked (``vial get``, ``vial.registry.log.follow.get_release``).
+* ``oci://HOST/REPOSITORY[:TAG][@sha256:…]``: from an OCI registry;
+* a CID (``ipfs://``, ``/ipfs/``, ``cid:``, or anything else without a ``:``): from an IPFS node;
+* ``NAME:VERSION`` (anything else): a release of a followed (or the local) log, by the CID it records,
+  its proof and manifest digest checked (also ``vial get``).
 
-Both other modules define a ``pull`` of their own; this module imports them first and then
-registers itself, so this one is the ``pull`` the group knows whichever module was loaded first.
+Which is which is decided by the library (``vial.api.pull``); this module prints the result.
 """
 
 from __future__ import annotations
 
 import click
 
-import vial.cli.dist_cmds as dist_cmds
-import vial.cli.follow_cmds as follow_cmds
-import vial.cli.ipfs_cmds as ipfs_cmds
+from vial.api import IpfsPullResult, PullResult, RegistryPullResult
 from vial.cli import cli
-from vial.cli.output import json_option
-from vial.errors import VialError
+from vial.cli.options import insecure_option, json_option, log_option, node_option
+from vial.cli.output import Output, emit_json
+
+
+def _report(out: Output, result: PullResult, as_json: bool) -> None:
+    if as_json:
+        emit_json(result.to_json())
+        return
+    if isinstance(result, RegistryPullResult):
+        out.status(
+            f"pulled {result.reference} as {result.name} ({result.downloaded} blobs verified, "
+            f"{len(result.referrers)} attestations)"
+        )
+    elif isinstance(result, IpfsPullResult):
+        out.status(f"pulled {result.ref or result.manifest}")
+    else:
+        out.status(f"pulled {result.ref} from /ipfs/{result.cid} (log {result.origin}, record {result.index})")
+    click.echo(result.digest)
 
 
 @cli.command("pull")
 @click.argument("source", metavar="oci://HOST/REPO[:TAG] | CID | NAME:VERSION")
-@click.option("--node", metavar="URL", help="IPFS: Kubo RPC API address (default: $VIAL_IPFS_API).")
-@dist_cmds.insecure_option
+@node_option(help="IPFS: Kubo RPC API address (default: $VIAL_IPFS_API).")
+@insecure_option
 @click.option("--name", help="Registry: name it NAME:VERSION in the store (default REPOSITORY:TAG).")
 @click.option("--no-attestations", is_flag=True, help="Registry: pull the image only, not its attestations.")
-@click.option("--log", "origin", default=None, metavar="ORIGIN", help="NAME:VERSION: which followed log.")
+@log_option(help="NAME:VERSION: which followed log.", from_env=False)
 @json_option
-@click.pass_context
+@click.pass_obj
 def pull(
-    ctx: click.Context,
+    out: Output,
     source: str,
     node: str | None,
     insecure: bool | None,
@@ -42,33 +54,30 @@ def pull(
     as_json: bool,
 ) -> None:
     """Pull an image from a registry, from IPFS by CID, or as a published NAME:VERSION; verify it all."""
-    from vial.registry.ipfs.images import CID_REF_PREFIXES, parse_cid_ref
+    from vial.api import pull as pull_image
 
-    def refuse(option: str, given: object, kind: str) -> None:
-        if given:
-            raise VialError(f"{option} does not apply to {kind} {source}")
+    result = pull_image(
+        source,
+        node=node,
+        insecure=insecure,
+        name=name,
+        attestations=not no_attestations,
+        origin=origin,
+        log=out.status,
+    )
+    _report(out, result, as_json)
 
-    if source.startswith("oci://"):
-        refuse("--node", node, "registry reference")
-        refuse("--log", origin, "registry reference")
-        ctx.invoke(
-            dist_cmds.pull,
-            source=source,
-            insecure=insecure,
-            name=name,
-            no_attestations=no_attestations,
-            as_json=as_json,
-        )
-        return
-    if "/" in source and not source.startswith(CID_REF_PREFIXES):
-        # Project names have no "/": this is a registry reference without its scheme.
-        raise VialError(f"{source}: not an oci:// reference (did you mean oci://{source}?)")
-    for option, given in (("--insecure", insecure), ("--name", name), ("--no-attestations", no_attestations)):
-        refuse(option, given, "IPFS source")
-    if source.startswith(CID_REF_PREFIXES) or ":" not in source:
-        # A CID (prefixed, or bare: then the IPFS pull says what is wrong with it, if anything).
-        refuse("--log", origin, "CID")
-        cid = parse_cid_ref(source) if source.startswith(CID_REF_PREFIXES) else None
-        ctx.invoke(ipfs_cmds.pull_cmd, cid=str(cid) if cid else source, node=node, as_json=as_json)
-        return
-    ctx.invoke(follow_cmds.get_cmd, name_version=source, node=node, origin=origin, as_json=as_json)
+
+@cli.command("get")
+@click.argument("name_version", metavar="NAME:VERSION")
+@node_option()
+@log_option(help="Which followed log (default: search them all).", from_env=False)
+@json_option
+@click.pass_obj
+def get(out: Output, name_version: str, node: str | None, origin: str | None, as_json: bool) -> None:
+    """Pull a published NAME:VERSION by the CID its log records (proof and digest checked), tag it."""
+    from vial.api import pull as pull_image
+    from vial.registry.log.releases import split_ref
+
+    split_ref(name_version)  # NAME:VERSION only (no registry reference, no CID)
+    _report(out, pull_image(name_version, node=node, origin=origin, log=out.status), as_json)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -77,10 +76,8 @@ def run(
 
     REF: name[:version], a digest, an OCI layout directory or an archive of one.
     """
-    from vial.policies.runtime.docker import RunOptions
-    from vial.policies.runtime.run import verify_and_run
+    from vial.api import run as run_image
 
-    policy: Any = None
     if insecure_skip_verify:
         if policy_file is not None:
             raise click.UsageError("--insecure-skip-verify and --policy contradict each other")
@@ -89,20 +86,20 @@ def run(
             "checked; anyone who could write to the store chose what runs",
             err=True,
         )
-    else:
-        from vial.cli.verify_cmds import load_policy_or_default
-
-        policy = lambda: load_policy_or_default(policy_file)  # noqa: E731 - loaded once REF and runtime are found
-    options = RunOptions(
-        command=list(command),
-        network=network,
+    result = run_image(
+        ref,
+        command,
+        policy=policy_file,
+        insecure_skip_verify=insecure_skip_verify,
+        runtime=runtime,  # type: ignore[arg-type]
         outputs=outputs,
         inputs=[_input(item) for item in inputs],
         env=dict(item.split("=", 1) for item in env if "=" in item),
-        read_only_root=not writable_root,
+        network=network,
+        writable_root=writable_root,
         memory=memory,
         cpus=cpus,
         pids_limit=pids_limit,
+        log=out.status,
     )
-    _, code = verify_and_run(ref, policy, options, runtime, log=out.status)
-    sys.exit(code)
+    sys.exit(result.exit_code)

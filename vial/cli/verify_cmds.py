@@ -9,14 +9,8 @@ from typing import Any
 import click
 
 from vial.cli import cli
-from vial.cli.output import Output, emit_json, json_option
-
-
-def load_policy_or_default(policy_file: Path | None):  # type: ignore[no-untyped-def]
-    from vial.policies.model.policy import load_policy
-    from vial.policies.model.trust import default_policy
-
-    return load_policy(policy_file) if policy_file is not None else default_policy()
+from vial.cli.options import json_option, prompt_password
+from vial.cli.output import Output, emit_json
 
 
 def print_report(result: Any) -> None:
@@ -70,53 +64,26 @@ def verify(
     REF is a store reference (name:version, name, digest), an OCI layout directory or a tar archive
     of one (PATH, or PATH@sha256:... when it holds several images).
     """
-    from vial.policies.engine.source import open_source
-    from vial.policies.engine.verify import verify_source
+    from vial.api import VsaOutputNeeded
+    from vial.api import verify as verify_image
 
-    with open_source(ref) as source:
-        source.store.resolve(source.ref)  # an unknown REF is reported before any policy problem
-        policy = load_policy_or_default(policy_file)
-        signer = None
-        if vsa_key is not None:
-            from vial.attest.signing.keys import load_private_key
-            from vial.attest.signing.sign import KeySigner
-            from vial.cli.attest_cmds import _password
-
-            signer = KeySigner(load_private_key(vsa_key, _password()))
-        result = verify_source(source, policy, full=full)
-        vsa_info = None
-        if signer is not None:
-            vsa_info = _sign_vsa(out, source, result, signer, vsa_output)
-    if as_json:
-        data = result.to_json()
-        if vsa_info:
-            data["vsa"] = vsa_info
-        emit_json(data)
-    else:
-        print_report(result)
-    sys.exit(0 if result.verified else 2)
-
-
-def _sign_vsa(out: Output, source: Any, result: Any, signer: Any, output: Path | None) -> dict[str, Any]:
-    from vial.attest.referrers import attach_bundle
-    from vial.fsutil import atomic_write_bytes
-    from vial.policies.engine.vsa import vsa_statement
-
-    statement = vsa_statement(result, result.ref)
-    bundle = signer.sign(statement)
-    info: dict[str, Any] = {"predicate_type": statement.predicate_type, "signer": f"key {signer.key.hint}"}
-    if output is not None:
-        atomic_write_bytes(output, bundle)
-        info["bundle"] = str(output)
-    if source.writable and result.digest:
-        referrer = attach_bundle(
-            source.store, source.store.resolve(source.ref), bundle, statement.predicate_type, f"key {signer.key.hint}"
+    try:
+        report = verify_image(
+            ref,
+            policy=policy_file,
+            full=full,
+            vsa_key=vsa_key,
+            password=prompt_password,
+            vsa_output=vsa_output,
+            log=out.status,
         )
-        info["referrer"] = referrer.digest
-    if output is None and not source.writable:
-        raise click.UsageError("REF is not in the store: give --vsa-output FILE for the VSA")
-    out.status(f"signed a VSA ({statement.predicate['verificationResult']}) for {result.digest}")
-    return info
+    except VsaOutputNeeded as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        print_report(report.result)
+    sys.exit(0 if report.verified else 2)
 
 
 @cli.group()
