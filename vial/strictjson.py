@@ -126,9 +126,7 @@ def loads(
     if depth > max_depth:
         raise error(f"{what}: nested {depth} levels deep, more than the {max_depth} allowed")
     try:
-        value = json.loads(
-            text, object_pairs_hook=_pairs, parse_int=_int, parse_float=_float, parse_constant=_constant
-        )
+        value = json.loads(text, object_pairs_hook=_pairs, parse_int=_int, parse_float=_float, parse_constant=_constant)
         _check_strings(value)
     except _Refused as exc:
         raise error(f"{what}: {exc.reason}") from None
@@ -146,7 +144,11 @@ def expect_object(value: Any, what: str, error: type[VialError] = MalformedInput
 
 
 def field(
-    obj: dict[str, Any], name: str, kind: type | tuple[type, ...], what: str, error: type[VialError] = MalformedInputError
+    obj: dict[str, Any],
+    name: str,
+    kind: type | tuple[type, ...],
+    what: str,
+    error: type[VialError] = MalformedInputError,
 ) -> Any:
     """``obj[name]``, which must exist and be of ``kind`` (``bool`` is never an ``int`` here)."""
     if name not in obj:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 from sigstore_models.bundle.v1 import Bundle as BundleModel
 
-from vial.attest.errors import VerificationError
 from vial import strictjson
+from vial.attest.errors import VerificationError
 from vial.attest.signing.dsse import Envelope, check_envelope_json
 from vial.attest.signing.keys import SigningKey
 

@@ -155,7 +155,9 @@ def _statement_variants(payload: bytes, digest: str) -> dict[str, bytes]:
     return {k: v.encode() for k, v in variants.items()}
 
 
-@pytest.mark.parametrize("member", ["_type", "subject", "predicateType", "predicate", "sha256", "name", "inner", "deep"])
+@pytest.mark.parametrize(
+    "member", ["_type", "subject", "predicateType", "predicate", "sha256", "name", "inner", "deep"]
+)
 def test_duplicate_key_in_signed_statement(built, key, member: str) -> None:  # type: ignore[no-untyped-def]
     payload = _statement(built.digest).to_bytes()
     tampered_payload = _statement_variants(payload, built.digest)[member]
