@@ -151,6 +151,7 @@ def verify_keyless(
     origin: str = "bundle",
 ) -> Verified:
     """Verify a keyless (Fulcio certificate) DSSE bundle offline against a trusted root."""
+    from cryptography.x509 import ExtensionNotFound
     from sigstore.errors import VerificationError as SigstoreVerificationError
 
     bundle, _, _ = _load(raw, origin)
@@ -160,7 +161,7 @@ def verify_keyless(
     verifier = _verifier(instance, trust_config, trusted_root_file)
     try:
         payload_type, payload = verifier.verify_dsse(sigstore_bundle, _policy(identity, issuer))
-    except SigstoreVerificationError as exc:
+    except (SigstoreVerificationError, ValueError, ExtensionNotFound) as exc:  # a malformed certificate, too
         raise VerificationError(f"{origin}: {_one_line(exc)}") from None
     if payload_type != PAYLOAD_TYPE:  # already checked on the envelope; sigstore leaves it to callers
         raise VerificationError(f"{origin}: payload type is {payload_type!r}, expected {PAYLOAD_TYPE!r}")
@@ -179,6 +180,7 @@ def verify_blob_keyless(
     origin: str = "bundle",
 ) -> str:
     """Verify a keyless message-signature bundle over ``data`` (e.g. a PyPI wheel's ``.sigstore``)."""
+    from cryptography.x509 import ExtensionNotFound
     from sigstore.errors import VerificationError as SigstoreVerificationError
 
     bundle = parse_bundle(raw, origin)
@@ -188,7 +190,7 @@ def verify_blob_keyless(
     verifier = _verifier(instance, trust_config, trusted_root_file)
     try:
         verifier.verify_artifact(data, sigstore_bundle, _policy(identity, issuer))
-    except SigstoreVerificationError as exc:
+    except (SigstoreVerificationError, ValueError, ExtensionNotFound) as exc:  # a malformed certificate, too
         raise VerificationError(f"{origin}: {_one_line(exc)}") from None
     return f"{identity} ({issuer})"
 

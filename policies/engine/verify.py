@@ -28,6 +28,7 @@ from vial.attest.statements.statement import (
 from vial.errors import VialError
 from vial.oci import ANNOTATION_TITLE, ANNOTATION_VERSION
 from vial.policies.engine.integrity import IntegrityReport, check_image
+from vial.policies.engine.signers import distinct_signers, identity_signer_id
 from vial.policies.engine.source import Source
 from vial.policies.model import trust
 from vial.policies.model.custom import evaluate_rule
@@ -121,6 +122,7 @@ class _IdentityPolicy:
     def __init__(self, signer: IdentitySigner) -> None:
         self.signer = signer
         self.matched: str | None = None
+        self.sans: set[str] = set()
 
     def verify(self, cert) -> None:  # type: ignore[no-untyped-def]
         from cryptography.x509 import OtherName, RFC822Name, SubjectAlternativeName, UniformResourceIdentifier
@@ -133,6 +135,7 @@ class _IdentityPolicy:
             san_ext.get_values_for_type(UniformResourceIdentifier)
         )
         sans |= {on.value.decode() for on in san_ext.get_values_for_type(OtherName) if on.type_id == _OTHERNAME_OID}
+        self.sans = sans  # the signer is the whole certificate identity, not the SAN matched (signers.py)
         for san in sorted(sans):
             if (self.signer.san is not None and san == self.signer.san) or (
                 self.signer.san_regex is not None and re.fullmatch(self.signer.san_regex, san)
@@ -144,6 +147,7 @@ class _IdentityPolicy:
 
 
 def _verify_identity(raw: bytes, signer: IdentitySigner, digest: str, origin: str) -> tuple[Statement, str]:
+    from cryptography.x509 import ExtensionNotFound
     from sigstore.errors import VerificationError as SigstoreVerificationError
     from sigstore.models import Bundle
     from sigstore.verify import Verifier
@@ -156,12 +160,12 @@ def _verify_identity(raw: bytes, signer: IdentitySigner, digest: str, origin: st
     policy = _IdentityPolicy(signer)
     try:
         payload_type, payload = Verifier(trusted_root=root).verify_dsse(bundle, policy)
-    except SigstoreVerificationError as exc:
+    except (SigstoreVerificationError, ValueError, ExtensionNotFound) as exc:  # a malformed certificate, too
         raise VerificationError(f"{origin}: {' '.join(str(exc).split())}") from None
     if payload_type != PAYLOAD_TYPE:
         raise VerificationError(f"{origin}: payload type is {payload_type!r}, expected {PAYLOAD_TYPE!r}")
     statement = check_statement(payload, digest, None, origin)
-    return statement, f"identity:{signer.issuer}|{policy.matched}"
+    return statement, identity_signer_id(signer.issuer, policy.sans)
 
 
 def check_attestation(
@@ -229,7 +233,7 @@ def evaluate_requirement(requirement: Requirement, checks: list[AttestationCheck
             names = [n for n in check.signers if not requirement.signers or n in requirement.signers]
             for signer_id in check.signer_ids:
                 signer_ids.setdefault(signer_id, set()).update(names)
-    count = len(signer_ids)
+    count = len(distinct_signers(signer_ids))  # one certificate or key is one signer, whatever it matched
     who = ", ".join(sorted({n for names in signer_ids.values() for n in names}))
     if count >= requirement.threshold:
         return RuleResult(
