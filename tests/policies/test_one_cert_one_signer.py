@@ -41,7 +41,7 @@ class _MultiSanX509:
         return getattr(x509, name)
 
     @staticmethod
-    def SubjectAlternativeName(names: list[x509.GeneralName]) -> x509.SubjectAlternativeName:  # noqa: N802
+    def SubjectAlternativeName(names: list[x509.GeneralName]) -> x509.SubjectAlternativeName:
         expanded: list[x509.GeneralName] = []
         for name in names:
             for value in str(name.value).split(","):
