@@ -4,11 +4,11 @@ permanent versions recorded in a signed, append-only transparency log."""
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 import click
 
+from vial import strictjson
 from vial.builders.diff import VersionDiff, diff_images, load_side
 from vial.cli import cli
 from vial.cli.output import Output, emit_json, json_option
@@ -246,10 +246,7 @@ def diff(a: str, b: str, origin: str | None, as_json: bool) -> None:
 @json_option
 def verify_release(bundle: Any, verifier_key: str, as_json: bool) -> None:
     """Check offline that BUNDLE (what `vial show --json` printed; - for stdin) is in the log signed by VKEY."""
-    try:
-        data = json.load(bundle)
-    except ValueError as exc:
-        raise VialError(f"{bundle.name}: not JSON ({exc})") from None
+    data = strictjson.loads(bundle.read(), bundle.name)
     proven = verify_release_bundle(data, verifier_key)
     release = proven.logged.release
     if as_json:
