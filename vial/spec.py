@@ -214,6 +214,8 @@ def parse_spec(text: str, origin: str = SPEC_FILE) -> Spec:
         raise SpecError(f"{origin}: {_toml_message(exc)}") from None
     except RecursionError:
         raise SpecError(f"{origin}: nested too deeply") from None
+    except ValueError:  # an integer past Python's 4300-digit limit
+        raise SpecError(f"{origin}: a number has more digits than vial reads") from None
     try:
         return Spec.model_validate(data)
     except ValidationError as exc:

@@ -44,3 +44,5 @@ def loads(text: str, what: str, error: type[VialError] = MalformedInputError, pr
         raise error(f"{what}: {prefix}{' '.join(str(exc).split())}") from None
     except RecursionError:
         raise error(f"{what}: nested too deeply") from None
+    except ValueError as exc:  # an integer past Python's 4300-digit limit
+        raise error(f"{what}: {' '.join(str(exc).split()[:8])}") from None
