@@ -75,8 +75,11 @@ def module_name(root: Path, path: Path) -> str | None:
     return ".".join([SOURCE_ROOTS[top], *inner])
 
 
-def imports_of(path: Path, module: str) -> Iterable[tuple[int, str]]:
-    """Every module ``path`` imports (absolute or relative), with its line."""
+def imports_of(path: Path, module: str, modules: frozenset[str] = frozenset()) -> Iterable[tuple[int, str]]:
+    """Every module ``path`` imports (absolute or relative), with its line.
+
+    ``from P import n`` imports the module ``P.n`` when that is one of ``modules``, else a name of ``P``
+    (so ``from vial import strictjson`` is the core module, ``from vial import build`` the façade)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     for node in ast.walk(tree):
@@ -90,32 +93,32 @@ def imports_of(path: Path, module: str) -> Iterable[tuple[int, str]]:
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            yield node.lineno, target
-            for alias in node.names:  # "from vial.registry import ipfs" imports vial.registry.ipfs
-                yield node.lineno, f"{target}.{alias.name}"
+            for alias in node.names:
+                submodule = f"{target}.{alias.name}"
+                yield node.lineno, submodule if submodule in modules else target
 
 
 def check_tree(root: Path) -> tuple[list[Violation], dict[str, set[str]]]:
     """The violations in the tree at ``root`` and the part-to-part import graph."""
     violations: list[Violation] = []
     graph: dict[str, set[str]] = {part: set() for part in PARTS}
-    for top in SOURCE_ROOTS:
-        for path in sorted((root / top).rglob("*.py")):
-            module = module_name(root, path)
-            if module is None:
+    sources = [(path, module_name(root, path)) for top in SOURCE_ROOTS for path in sorted((root / top).rglob("*.py"))]
+    modules = frozenset(module for _, module in sources if module is not None)
+    for path, module in sources:
+        if module is None:
+            continue
+        importer = layer_of(module)
+        seen: set[tuple[int, str]] = set()
+        for line, target in imports_of(path, module, modules):
+            imported = layer_of(target)
+            if imported == "external" or imported == importer or (line, imported) in seen:
                 continue
-            importer = layer_of(module)
-            seen: set[tuple[int, str]] = set()
-            for line, target in imports_of(path, module):
-                imported = layer_of(target)
-                if imported == "external" or imported == importer or (line, imported) in seen:
-                    continue
-                seen.add((line, imported))
-                reason = _forbidden(importer, imported)
-                if importer in PARTS and imported in PARTS:
-                    graph[importer].add(imported)
-                if reason:
-                    violations.append(Violation(str(path.relative_to(root)), line, module, target, reason))
+            seen.add((line, imported))
+            reason = _forbidden(importer, imported)
+            if importer in PARTS and imported in PARTS:
+                graph[importer].add(imported)
+            if reason:
+                violations.append(Violation(str(path.relative_to(root)), line, module, target, reason))
     for cycle in _cycles(graph):
         violations.append(Violation("-", 0, cycle[0], cycle[-1], "cycle between parts: " + " -> ".join(cycle)))
     return violations, graph

@@ -43,3 +43,8 @@ class NotFoundError(VialError):
 
 class ServiceError(VialError):
     """An external service (Docker engine, IPFS node, registry) is unreachable or failed."""
+
+
+class MalformedInputError(VialError):
+    """An untrusted document (JSON, TOML, a binary format) is malformed: not merely invalid, but unparseable
+    or built to be ambiguous (duplicate keys, lone surrogates, non-finite or huge numbers, deep nesting)."""

@@ -7,13 +7,13 @@ its sha256. ``stale_reasons`` names every difference between a lock and the proj
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vial import stricttoml
 from vial.errors import LockError
 from vial.fsutil import atomic_write_text
 
@@ -90,9 +90,9 @@ class Lock(_Model):
     @classmethod
     def from_toml(cls, text: str, origin: str = "vial.lock") -> Lock:
         try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise LockError(f"{origin}: invalid TOML: {exc} (run `vial lock` to rewrite it)") from None
+            data = stricttoml.loads(text, origin, LockError, "invalid TOML: ")
+        except LockError as exc:
+            raise LockError(f"{exc} (run `vial lock` to rewrite it)") from None
         if data.get("lock_version") != LOCK_VERSION:
             raise LockError(
                 f"{origin}: lock_version {data.get('lock_version')!r} is not {LOCK_VERSION}; run `vial lock`"
@@ -110,7 +110,7 @@ class Lock(_Model):
 
 def read_lock(path: Path) -> Lock | None:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = stricttoml.decode(Path(path).read_bytes(), str(path), LockError)
     except FileNotFoundError:
         return None
     return Lock.from_toml(text, str(path))

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from vial import stricttoml
 from vial.errors import SpecError
 
 SPEC_FILE = "vial.toml"
@@ -204,10 +205,17 @@ class Spec(_Model):
 
 def parse_spec(text: str, origin: str = SPEC_FILE) -> Spec:
     """Validate spec text; ``origin`` names the file in error messages."""
+    depth = stricttoml.nesting_depth(text)
+    if depth > stricttoml.MAX_DEPTH:
+        raise SpecError(f"{origin}: nested {depth} levels deep, more than the {stricttoml.MAX_DEPTH} allowed")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{origin}: {_toml_message(exc)}") from None
+    except RecursionError:
+        raise SpecError(f"{origin}: nested too deeply") from None
+    except ValueError:  # an integer past Python's 4300-digit limit
+        raise SpecError(f"{origin}: a number has more digits than vial reads") from None
     try:
         return Spec.model_validate(data)
     except ValidationError as exc:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 from sigstore_models.bundle.v1 import Bundle as BundleModel
 
+from vial import strictjson
 from vial.attest.errors import VerificationError
-from vial.attest.signing.dsse import Envelope
+from vial.attest.signing.dsse import Envelope, check_envelope_json
 from vial.attest.signing.keys import SigningKey
 from vial.oci import MEDIA_TYPE_SIGSTORE_BUNDLE
 
@@ -48,10 +49,9 @@ def key_bundle(envelope: Envelope, key: SigningKey) -> bytes:
 def parse_bundle(raw: bytes, origin: str = "bundle") -> ParsedBundle:
     if len(raw) > MAX_BUNDLE:
         raise VerificationError(f"{origin}: {len(raw)} bytes, more than a bundle may hold")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise VerificationError(f"{origin}: not valid JSON (truncated or corrupted?): {exc}") from None
+    # Strictly first (duplicate keys, lone surrogates, huge numbers, deep nesting): sigstore-models and
+    # sigstore read the same bytes afterwards, and must not be able to read them differently.
+    data = strictjson.loads(raw, origin, error=VerificationError)
     if not isinstance(data, dict):
         raise VerificationError(f"{origin}: not a Sigstore bundle (not a JSON object)")
     material = data.get("verificationMaterial")
@@ -61,13 +61,16 @@ def parse_bundle(raw: bytes, origin: str = "bundle") -> ParsedBundle:
         data["verificationMaterial"] = {**material, "tlogEntries": []}
     try:
         model = BundleModel.from_json(json.dumps(data))
-    except ValidationError as exc:
+    except ValueError as exc:  # pydantic's ValidationError, and base64 or enum values it refuses
+        if not isinstance(exc, ValidationError):
+            raise VerificationError(f"{origin}: not a Sigstore bundle: {' '.join(str(exc).split())}") from None
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "bundle"
         raise VerificationError(f"{origin}: not a Sigstore bundle: {where}: {error['msg']}") from None
     material = model.verification_material
     envelope = None
     if model.dsse_envelope is not None:
+        check_envelope_json(data.get("dsseEnvelope"), f"{origin}: dsseEnvelope")
         dsse = model.dsse_envelope
         envelope = Envelope(
             payload=dsse.payload,

@@ -184,13 +184,14 @@ def verify_dsse_keyless(
 ) -> Statement:
     """Checks 3-5 for a keyless DSSE bundle: sigstore-python's ``Verifier`` with ``identity_policy``
     (any sigstore ``VerificationPolicy``), then the payload type and the statement."""
+    from cryptography.x509 import ExtensionNotFound
     from sigstore.errors import VerificationError as SigstoreVerificationError
 
     sigstore_bundle = _sigstore_bundle(raw, origin)
     verifier = _verifier(instance, trust_config, trusted_root_file)
     try:
         payload_type, payload = verifier.verify_dsse(sigstore_bundle, identity_policy)
-    except SigstoreVerificationError as exc:
+    except (SigstoreVerificationError, ValueError, ExtensionNotFound) as exc:  # a malformed certificate, too
         raise VerificationError(f"{origin}: {_one_line(exc)}") from None
     if payload_type != PAYLOAD_TYPE:  # already checked on the envelope; sigstore leaves it to callers
         raise VerificationError(f"{origin}: payload type is {payload_type!r}, expected {PAYLOAD_TYPE!r}")
@@ -208,6 +209,7 @@ def verify_blob_keyless(
     origin: str = "bundle",
 ) -> str:
     """Verify a keyless message-signature bundle over ``data`` (e.g. a PyPI wheel's ``.sigstore``)."""
+    from cryptography.x509 import ExtensionNotFound
     from sigstore.errors import VerificationError as SigstoreVerificationError
 
     bundle = parse_bundle(raw, origin)
@@ -217,7 +219,7 @@ def verify_blob_keyless(
     verifier = _verifier(instance, trust_config, trusted_root_file)
     try:
         verifier.verify_artifact(data, sigstore_bundle, _policy(identity, issuer))
-    except SigstoreVerificationError as exc:
+    except (SigstoreVerificationError, ValueError, ExtensionNotFound) as exc:  # a malformed certificate, too
         raise VerificationError(f"{origin}: {_one_line(exc)}") from None
     return f"{identity} ({issuer})"
 

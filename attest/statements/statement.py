@@ -9,7 +9,6 @@ every integer into a float when serializing (see docs/decisions.md), so we never
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ from google.protobuf.json_format import ParseError
 from in_toto_attestation.v1 import statement_pb2
 from in_toto_attestation.v1.statement import Statement as _ProtoStatement
 
+from vial import strictjson
 from vial.attest.errors import AttestationError
 from vial.digest import check_digest
 
@@ -89,10 +89,7 @@ def validate_statement(data: Any) -> None:
 
 def parse_statement(raw: bytes) -> Statement:
     """Decode and validate statement bytes (a DSSE payload); v0.1 statements (cosign's) are read as v1."""
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise AttestationError(f"statement: not valid JSON ({exc})") from None
+    data = strictjson.loads(raw, "statement", error=AttestationError)
     validate_statement(data)
     subjects = []
     for i, item in enumerate(data["subject"]):

@@ -27,6 +27,7 @@ from vial.attest.statements.statement import (
 from vial.errors import VialError
 from vial.oci import ANNOTATION_TITLE, ANNOTATION_VERSION
 from vial.policies.engine.integrity import IntegrityReport, check_image
+from vial.policies.engine.signers import distinct_signers, identity_signer_id
 from vial.policies.engine.source import Source
 from vial.policies.model import trust
 from vial.policies.model.custom import evaluate_rule
@@ -128,6 +129,7 @@ class _IdentityPolicy:
     def __init__(self, signer: IdentitySigner) -> None:
         self.signer = signer
         self.matched: str | None = None
+        self.sans: set[str] = set()
 
     def verify(self, cert) -> None:  # type: ignore[no-untyped-def]
         from cryptography.x509 import OtherName, RFC822Name, SubjectAlternativeName, UniformResourceIdentifier
@@ -140,6 +142,7 @@ class _IdentityPolicy:
             san_ext.get_values_for_type(UniformResourceIdentifier)
         )
         sans |= {on.value.decode() for on in san_ext.get_values_for_type(OtherName) if on.type_id == _OTHERNAME_OID}
+        self.sans = sans  # the signer is the whole certificate identity, not the SAN matched (signers.py)
         for san in sorted(sans):
             if (self.signer.san is not None and san == self.signer.san) or (
                 self.signer.san_regex is not None and re.fullmatch(self.signer.san_regex, san)
@@ -155,7 +158,7 @@ def _verify_identity(raw: bytes, signer: IdentitySigner, digest: str, origin: st
     statement = verify_dsse_keyless(
         raw, policy, digest, None, signer.instance, signer.trust_config, signer.trusted_root, origin
     )
-    return statement, f"identity:{signer.issuer}|{policy.matched}"
+    return statement, identity_signer_id(signer.issuer, policy.sans)
 
 
 def check_attestation(
@@ -223,7 +226,7 @@ def evaluate_requirement(requirement: Requirement, checks: list[AttestationCheck
             names = [n for n in check.signers if not requirement.signers or n in requirement.signers]
             for signer_id in check.signer_ids:
                 signer_ids.setdefault(signer_id, set()).update(names)
-    count = len(signer_ids)
+    count = len(distinct_signers(signer_ids))  # one certificate or key is one signer, whatever it matched
     who = ", ".join(sorted({n for names in signer_ids.values() for n in names}))
     if count >= requirement.threshold:
         return RuleResult(

@@ -32,6 +32,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from vial import strictjson
 from vial.digest import check_digest, is_digest
 from vial.errors import IntegrityError, NotFoundError, VialError
 from vial.fsutil import atomic_write_bytes
@@ -141,8 +142,9 @@ class Release:
 
     @classmethod
     def from_bytes(cls, raw: bytes, what: str = "release") -> Release:
+        data = strictjson.expect_object(strictjson.loads(raw, what, error=IntegrityError), what, IntegrityError)
+        _check_release_types(data, what)
         try:
-            data = json.loads(raw)
             if data.get("schema") != RELEASE_SCHEMA:
                 raise IntegrityError(f"{what}: unknown schema {data.get('schema')!r}")
             previous = data.get("previous")
@@ -167,6 +169,28 @@ class Release:
         if release.to_bytes() != raw:
             raise IntegrityError(f"{what}: record is not in canonical form")
         return release
+
+
+def _check_release_types(data: dict[str, Any], what: str) -> None:
+    """Each field of a release record has one JSON type (no number for a version, no ``true`` for an index)."""
+    for name in ("name", "version", "manifest_digest", "published"):
+        strictjson.field(data, name, str, what, IntegrityError)
+    optional: tuple[tuple[str, type | tuple[type, ...]], ...] = (
+        ("signer", str),
+        ("cid", (str, type(None))),
+        ("attestations", list),
+        ("previous", (dict, type(None))),
+    )
+    for name, kind in optional:
+        if name in data:
+            strictjson.field(data, name, kind, what, IntegrityError)
+    if not all(isinstance(a, str) for a in data.get("attestations", ())):
+        raise IntegrityError(f"{what}: attestations holds a value that is not a digest string")
+    previous = data.get("previous")
+    if isinstance(previous, dict):
+        required: tuple[tuple[str, type], ...] = (("version", str), ("index", int), ("manifest_digest", str))
+        for name, kind in required:
+            strictjson.field(previous, name, kind, f"{what}.previous", IntegrityError)
 
 
 @dataclass(frozen=True)
@@ -214,6 +238,16 @@ def verify_release_bundle(bundle: Any, verifier_key: str) -> ProvenRelease:
     """Check a release proof offline: ``bundle`` is what ``vial show --json`` prints (the release,
     its record index, its inclusion proof and the signed checkpoint note); ``verifier_key`` is the
     log's key (``vial log-key``). Needs neither the log nor the store."""
+    what = "release proof"
+    strictjson.expect_object(bundle, what, IntegrityError)
+    strictjson.field(bundle, "release", dict, what, IntegrityError)
+    strictjson.field(bundle, "index", int, what, IntegrityError)
+    hashes = strictjson.field(bundle, "inclusion_proof", list, what, IntegrityError)
+    if not all(isinstance(h, str) for h in hashes):
+        raise IntegrityError(f"{what}: inclusion_proof holds a value that is not a base64 string")
+    strictjson.field(
+        strictjson.field(bundle, "checkpoint", dict, what, IntegrityError), "note", str, what, IntegrityError
+    )
     try:
         raw = canonical_json(bundle["release"])
         index = int(bundle["index"])

@@ -3,11 +3,11 @@ permanent versions recorded in a signed, append-only transparency log."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
+from vial import strictjson
 from vial.builders.diff import VersionDiff, diff_images, load_side
 from vial.cli import cli
 from vial.cli.options import json_option, log_option
@@ -207,10 +207,7 @@ def diff(a: str, b: str, origin: str | None, as_json: bool) -> None:
 @json_option
 def verify_release(bundle: Any, verifier_key: str, as_json: bool) -> None:
     """Check offline that BUNDLE (what `vial show --json` printed; - for stdin) is in the log signed by VKEY."""
-    try:
-        data = json.load(bundle)
-    except ValueError as exc:
-        raise VialError(f"{bundle.name}: not JSON ({exc})") from None
+    data = strictjson.loads(bundle.read(), bundle.name)
     proven = verify_release_bundle(data, verifier_key)
     release = proven.logged.release
     if as_json:
