@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 import random
+import shutil
+import subprocess
 import sys
 import time
 import traceback
@@ -111,3 +114,33 @@ def test_fuzz_target(target: str) -> None:
         if time.monotonic() > deadline:
             break
         run_one(target, mutate(rng.choice(corpus), rng))
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_fuzz_target_under_atheris(target: str, tmp_path: Path) -> None:
+    """The same harness, coverage-guided by atheris/libFuzzer for a bounded number of runs (CI's short run;
+    ``bench/fuzz.py`` runs each long). Any exception other than a VialError is a finding and fails."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(HERE / "corpus" / target, corpus)
+    findings = tmp_path / "findings"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "atheris_main.py"),
+            target,
+            "-runs=20000",
+            "-max_total_time=8",
+            "-max_len=65536",
+            str(corpus),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "VIAL_FUZZ_FINDINGS": str(findings)},
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+    saved = sorted((findings / target).glob("*.txt")) if (findings / target).is_dir() else []
+    assert not saved, f"fuzz_{target}: {saved[0].read_text()[:2000]}"
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Done " in proc.stderr, proc.stderr[-2000:]  # libFuzzer ran to its bound, it did not die
