@@ -176,7 +176,13 @@ class _Reader:
         return value
 
     def path(self, value: Any, where: str) -> Path:
-        path = Path(self.string(value, where)).expanduser()
+        text = self.string(value, where)
+        if "\0" in text:
+            raise self.fail(where, "a path cannot hold a NUL byte")
+        try:
+            path = Path(text).expanduser()
+        except RuntimeError:  # "~user/" for a user that does not exist, or no home directory at all
+            raise self.fail(where, f"{text!r}: cannot expand '~' (no such user or home directory)") from None
         return path if path.is_absolute() else self.base / path
 
     def duration(self, value: Any, where: str) -> int:
@@ -304,7 +310,8 @@ def _list_items(reader: _Reader, value: Any, where: str, allowed: set[str]) -> I
 
 def _parse_signers(reader: _Reader, value: Any, extra_signers: dict[str, Signer] | None) -> dict[str, Signer]:
     signers: dict[str, Signer] = dict(extra_signers or {})
-    for name, item in reader.mapping(value, "signers", set(map(str, value or {}))).items():
+    names = set(map(str, value)) if isinstance(value, dict) else set()  # a non-mapping is refused just below
+    for name, item in reader.mapping(value, "signers", names).items():
         signers[str(name)] = parse_signer(reader, str(name), item, f"signers.{name}")
     return signers
 
@@ -429,6 +436,38 @@ def parse_policy(
     )
 
 
+MAX_YAML_NODES = 100_000  # nodes visited with aliases expanded: an alias bomb stops here, not in memory
+MAX_YAML_DEPTH = 64
+
+
+def _load_yaml_bounded(raw: bytes, what: str) -> Any:
+    """``yaml.safe_load``, refusing deep nesting and alias expansion past a node budget before building
+    anything (PyYAML's composer recurses, and aliases let a few lines stand for billions of nodes)."""
+    try:
+        node = yaml.compose(raw, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise PolicyError(f"{what}: nested too deeply") from None
+    if node is None:
+        return None
+    visited, stack = 0, [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        visited += 1
+        if visited > MAX_YAML_NODES:
+            raise PolicyError(f"{what}: more than {MAX_YAML_NODES} YAML nodes once aliases are expanded")
+        if depth > MAX_YAML_DEPTH:
+            raise PolicyError(f"{what}: nested deeper than {MAX_YAML_DEPTH} levels")
+        if isinstance(current, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in current.value)
+        elif isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.extend(((key, depth + 1), (value, depth + 1)))
+    try:
+        return yaml.SafeLoader(b"").construct_document(node)
+    except RecursionError:
+        raise PolicyError(f"{what}: nested too deeply") from None
+
+
 def load_policy(path: Path) -> Policy:
     path = Path(path)
     try:
@@ -440,7 +479,7 @@ def load_policy(path: Path) -> Policy:
     if len(raw) > MAX_POLICY_BYTES:
         raise PolicyError(f"policy {path}: larger than {MAX_POLICY_BYTES} bytes")
     try:
-        data = yaml.safe_load(raw)
+        data = _load_yaml_bounded(raw, f"policy {path}")
     except yaml.YAMLError as exc:
         raise PolicyError(f"policy {path}: not valid YAML: {' '.join(str(exc).split())}") from None
     return parse_policy(data, str(path), path.resolve().parent, "sha256:" + hashlib.sha256(raw).hexdigest())
