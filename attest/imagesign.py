@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from vial.attest.errors import KeyFileError
 from vial.errors import VialError
+from vial.progress import progress_logger
+
+_progress = progress_logger(__name__)
 
 if TYPE_CHECKING:
     from vial.attest.signing.sign import Signer
@@ -180,7 +183,7 @@ def attest_image(
     staging: bool = False,
     output: Path | str | None = None,
     store: Store | None = None,
-    log: Callable[[str], None] | None = None,
+    log: Callable[[str], None] | None = _progress,
 ) -> AttestResult:
     """Sign any ``predicate`` (a JSON object, or a file holding one) about image ``ref``; store it as a referrer.
 

@@ -44,8 +44,11 @@ from vial.oci import (
     Manifest,
     canonical_json,
 )
+from vial.progress import progress_logger
 from vial.store import Store
 from vial.version import __version__
+
+_progress = progress_logger(__name__)
 
 LAYER_FORMAT = 1  # bump when the packing rules change: every cached layer is then rebuilt
 DEFAULT_ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8")
@@ -53,15 +56,20 @@ DEFAULT_ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 @dataclass(frozen=True)
 class BuildResult:
+    """The image a build stored: its manifest digest, name, layers, and which layers were rebuilt."""
+
     digest: str
     config_digest: str
     size: int
     name: str
     layers: tuple[LayerRecord, ...]
     rebuilt: tuple[str, ...]  # builders whose layer was not in the cache
+    output: Path | None = None  # where the image was also exported, if anywhere
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """``digest``, ``config``, ``name``, ``size``, ``layers``, ``layer_details``, ``rebuilt`` (and
+        ``output`` when exported), as ``vial build --json`` prints them."""
+        data: dict[str, Any] = {
             "digest": self.digest,
             "config": self.config_digest,
             "name": self.name,
@@ -73,6 +81,9 @@ class BuildResult:
             ],
             "rebuilt": list(self.rebuilt),
         }
+        if self.output is not None:
+            data["output"] = str(self.output)
+        return data
 
 
 def rfc3339(epoch: int) -> str:
@@ -253,7 +264,7 @@ def _assemble(
 
 
 def build_project(
-    project_dir: Path, store: Store, locked: bool = False, log: Callable[[str], None] = print
+    project_dir: Path, store: Store, locked: bool = False, log: Callable[[str], None] = _progress
 ) -> BuildResult:
     started = time.time()
     state = read_project(project_dir, store)

@@ -26,8 +26,11 @@ from vial.builders.lock.fetch import cache_file, fetch_locked
 from vial.digest import sha256_file
 from vial.errors import BuildError, ResolveError, ServiceError
 from vial.lockfile import DebianPackage
+from vial.progress import progress_logger
 from vial.spec import Base
 from vial.store import Store
+
+_progress = progress_logger(__name__)
 
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Merged /usr set up by mmdebstrap's own hook (usr-is-merged), as debootstrap does for bookworm,
@@ -89,7 +92,7 @@ def _explain(stderr: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def resolve(base: Base, packages: list[str], work: Path, log: Callable[[str], None] = print) -> list[DebianPackage]:
+def resolve(base: Base, packages: list[str], work: Path, log: Callable[[str], None] = _progress) -> list[DebianPackage]:
     """Install ``packages`` from the mirror once, and return every installed package, hash-locked."""
     debs, lists, status = work / "debs", work / "lists", work / "status"
     args = [
@@ -196,7 +199,7 @@ def build_layer(
     locked: list[DebianPackage],
     snapshot: str | None,
     source_date_epoch: int,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] = _progress,
 ) -> LayerBlob:
     """The root filesystem layer, from exactly the locked .debs."""
     for package in locked:

@@ -23,7 +23,10 @@ from vial.builders.layers.tarball import LayerBlob, entries_from_directory, writ
 from vial.builders.lock.fetch import fetch_locked
 from vial.errors import ResolveError
 from vial.lockfile import DebianPackage, PythonWheel
+from vial.progress import progress_logger
 from vial.store import Store
+
+_progress = progress_logger(__name__)
 
 ARCH_TO_MACHINE = {"amd64": "x86_64", "arm64": "aarch64"}
 
@@ -136,7 +139,7 @@ def build_layer(
     interpreter: str,
     site: str,
     source_date_epoch: int,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] = _progress,
 ) -> LayerBlob:
     import installer
     from installer.destinations import SchemeDictionaryDestination

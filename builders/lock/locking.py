@@ -21,8 +21,11 @@ from vial.lockfile import (
     stale_reasons,
     write_lock,
 )
+from vial.progress import progress_logger
 from vial.spec import LOCK_FILE, Spec, load_spec, python_requirements
 from vial.store import Store
+
+_progress = progress_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,9 @@ def python_target(spec: Spec, lock_debian: list[DebianPackage], architecture: st
     return spec.python.version or "3.11", spec.python.platform or f"manylinux_2_28_{machine}"
 
 
-def lock_project(state: ProjectState, store: Store, upgrade: bool = False, log: Callable[[str], None] = print) -> Lock:
+def lock_project(
+    state: ProjectState, store: Store, upgrade: bool = False, log: Callable[[str], None] = _progress
+) -> Lock:
     """Write ``vial.lock`` for ``state``; packages are re-resolved only if their inputs changed."""
     previous = read_lock(state.lock_path)
     inputs_same = previous is not None and previous.inputs == state.inputs and not upgrade

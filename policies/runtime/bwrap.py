@@ -26,7 +26,10 @@ from vial.errors import ServiceError, VialError
 from vial.policies.engine.layers import DEFAULT_LIMITS, Limits
 from vial.policies.runtime.docker import RunOptions
 from vial.policies.runtime.unpack import secure_join, unpack_image
+from vial.progress import progress_logger
 from vial.store import Image, Store
+
+_progress = progress_logger(__name__)
 
 _MEMORY = re.compile(r"^\s*(\d+)\s*([bkmg]?)b?\s*$", re.IGNORECASE)
 _MEMORY_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
@@ -131,7 +134,11 @@ def _mountpoints(root: Path, options: RunOptions) -> None:
 
 
 def run_image(
-    store: Store, image: Image, options: RunOptions, log: Callable[[str], None] = print, limits: Limits = DEFAULT_LIMITS
+    store: Store,
+    image: Image,
+    options: RunOptions,
+    log: Callable[[str], None] = _progress,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> int:
     """Unpack and run ``image`` under bubblewrap; returns the command's exit code."""
     if options.cpus:

@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from vial.docker_archive import write_docker_archive
 from vial.errors import IntegrityError, ServiceError
+from vial.progress import progress_logger
 from vial.store import Image, Store
+
+_progress = progress_logger(__name__)
 
 if TYPE_CHECKING:  # the Docker SDK is imported when an engine is needed, not with this module
     from docker import DockerClient
@@ -55,7 +58,7 @@ def docker_client() -> DockerClient:
     return client
 
 
-def load_verified(client: DockerClient, store: Store, image: Image, log: Callable[[str], None] = print) -> str:
+def load_verified(client: DockerClient, store: Store, image: Image, log: Callable[[str], None] = _progress) -> str:
     """Load ``image`` into the engine from verified bytes; returns the engine's image ID (= config digest)."""
     with tempfile.TemporaryDirectory(prefix="vial-run-", dir=store.tmp_dir) as tmp:
         log("verifying and exporting the image for Docker")
@@ -70,7 +73,7 @@ def load_verified(client: DockerClient, store: Store, image: Image, log: Callabl
     return expected
 
 
-def run_image(store: Store, image: Image, options: RunOptions, log: Callable[[str], None] = print) -> int:
+def run_image(store: Store, image: Image, options: RunOptions, log: Callable[[str], None] = _progress) -> int:
     """Run ``image``; streams its output to ours and returns the container's exit code."""
     client = docker_client()
     image_id = load_verified(client, store, image, log)

@@ -17,7 +17,10 @@ from vial.policies.engine.verify import VerificationResult, verify_source
 from vial.policies.model.policy import Policy
 from vial.policies.runtime import bwrap as runtime_bwrap
 from vial.policies.runtime import docker as runtime_docker
+from vial.progress import progress_logger
 from vial.store import Store
+
+_progress = progress_logger(__name__)
 
 
 class NotVerified(VialError):
@@ -66,7 +69,7 @@ def verify_and_run(
     *,
     store: Store | None = None,
     home: Path | None = None,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] = _progress,
 ) -> tuple[VerificationResult | None, int]:
     """Verify ``ref`` against ``policy`` and run it; ``policy=None`` means --insecure-skip-verify.
 

@@ -9,7 +9,6 @@ from typing import Any
 from vial.api._common import Log, logger_for, store_or_default
 from vial.attest.imagesign import (
     Attestation,
-    AttestResult,
     Password,
     attach_signed,
     attest_image,
@@ -85,39 +84,5 @@ def sign(
     return SignResult(image.digest, results)
 
 
-def attest(
-    ref: str,
-    predicate: dict[str, Any] | Path | str,
-    predicate_type: str,
-    *,
-    key: Path | str | None = None,
-    password: Password = None,
-    identity_token: str | None = None,
-    trust_config: Path | str | None = None,
-    staging: bool = False,
-    output: Path | str | None = None,
-    store: Store | None = None,
-    log: Log | None = None,
-) -> AttestResult:
-    """Sign any ``predicate`` (a JSON object, or a file holding one) about image ``ref``; store it as a referrer.
-
-    ``predicate_type`` is a URI. Signing options as for ``sign``; ``output`` also receives the bundle.
-    (``vial.attest``, the package, is callable too and does the same.)
-
-    >>> import vial
-    >>> vial.api.attest("longley-ols:1.0.0", {"passed": True}, "https://example.org/tests/v1", key="vial.key")
-    AttestResult(image='sha256:...', attestation=Attestation(...))
-    """
-    return attest_image(
-        ref,
-        predicate,
-        predicate_type,
-        key=key,
-        password=password,
-        identity_token=identity_token,
-        trust_config=trust_config,
-        staging=staging,
-        output=output,
-        store=store_or_default(store),
-        log=log or logger_for("attest"),
-    )
+# The façade's attest is the library's: same signature, defaults (the $VIAL_HOME store, progress to logging).
+attest = attest_image

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vial.api._common import Log, logger_for, store_or_default
-from vial.buildinfo import LayerRecord
+from vial.builders.image import BuildResult as BuildResult
 from vial.store import Store
 
 
@@ -23,38 +24,6 @@ class LockResult:
     def to_json(self) -> dict[str, Any]:
         """``{"lock", "debian", "python", "files"}``, as ``vial lock --json`` prints it."""
         return {"lock": str(self.lock), "debian": self.debian, "python": self.python, "files": self.files}
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    """The image ``build`` stored: its manifest digest, name, layers, and which layers were rebuilt."""
-
-    digest: str
-    config_digest: str
-    size: int
-    name: str
-    layers: tuple[LayerRecord, ...]
-    rebuilt: tuple[str, ...]  # builders whose layer was not in the cache
-    output: Path | None = None  # where the image was also exported, if anywhere
-
-    def to_json(self) -> dict[str, Any]:
-        """``digest``, ``config``, ``name``, ``size``, ``layers``, ``layer_details``, ``rebuilt`` (and
-        ``output`` when exported), as ``vial build --json`` prints them."""
-        data: dict[str, Any] = {
-            "digest": self.digest,
-            "config": self.config_digest,
-            "name": self.name,
-            "size": self.size,
-            "layers": [layer.digest for layer in self.layers],
-            "layer_details": [
-                {"builder": layer.builder, "digest": layer.digest, "diff_id": layer.diff_id, "size": layer.size}
-                for layer in self.layers
-            ],
-            "rebuilt": list(self.rebuilt),
-        }
-        if self.output is not None:
-            data["output"] = str(self.output)
-        return data
 
 
 def lock(
@@ -110,6 +79,4 @@ def build(
             store.export_archive(result.digest, target)
         else:
             store.export_layout(result.digest, target)
-    return BuildResult(
-        result.digest, result.config_digest, result.size, result.name, result.layers, result.rebuilt, target
-    )
+    return dataclasses.replace(result, output=target)

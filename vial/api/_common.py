@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-
+from vial.progress import Log as Log
+from vial.progress import progress_logger
 from vial.store import Store
-
-Log = Callable[[str], None]
 
 
 def logger_for(service: str) -> Log:
     """Progress messages of ``service`` as INFO records of the logger ``vial.api.<service>``."""
-    return logging.getLogger(f"vial.api.{service}").info
+    return progress_logger(f"vial.api.{service}")
 
 
 def store_or_default(store: Store | None) -> Store:
